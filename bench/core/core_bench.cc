@@ -1,0 +1,172 @@
+// Micro-benchmarks of the core: warm-key Get (1 and 2 threads), miss +
+// load, LRU add/get, ring lookup. Compared with Go by scripts/bench-core.
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "groupcache/hash_ring.h"
+#include "groupcache/registry.h"
+#include "lru.h"
+
+namespace groupcache {
+namespace {
+
+Getter ValueGetter(size_t size) {
+  return [size](const Context&, std::string_view key, Sink& dest) {
+    std::string v(size, 'x');
+    v.replace(0, std::min(size, key.size()), key.substr(0, size));
+    return dest.SetString(std::move(v));
+  };
+}
+
+// One group shared by the threads of a run, created by thread 0.
+struct Shared {
+  std::unique_ptr<Registry> registry;
+  std::shared_ptr<Group> group;
+};
+Shared& Fixture() {
+  static Shared s;
+  return s;
+}
+
+// Warm-key Get into a StringSink, as the Go benchmark does. Each thread
+// reads its own warm key (the "distinct" variant), or all read one key.
+void GetWarm(benchmark::State& state, bool same_key) {
+  Shared& f = Fixture();
+  if (state.thread_index() == 0) {
+    f.registry = std::make_unique<Registry>(RegistryOptions{NewNullLogger()});
+    f.group = *f.registry->NewGroup("bench", 64 << 20, ValueGetter(64));
+    for (int t = 0; t < 8; ++t) (void)f.group->Get({}, "warm-key-" + std::to_string(t));
+  }
+  // Every thread waits at the start of the timed loop for thread 0's setup.
+  std::string key = "warm-key-" + std::to_string(same_key ? 0 : state.thread_index());
+  Context ctx;
+  for (auto _ : state) {
+    std::string out;  // a fresh string per read, as Go's benchmark does
+    StringSink sink(&out);
+    Status s = f.group->Get(ctx, key, sink);
+    benchmark::DoNotOptimize(s);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    if (f.group->Stats().local_loads != 8) state.SkipWithError("the getter ran in the loop");
+  }
+}
+void BM_GroupGetWarm(benchmark::State& state) { GetWarm(state, false); }
+void BM_GroupGetWarmSameKey(benchmark::State& state) { GetWarm(state, true); }
+BENCHMARK(BM_GroupGetWarm)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_GroupGetWarmSameKey)->Threads(2)->UseRealTime();
+
+// Warm-key Get into a ByteViewSink: no copy of the value at all.
+void BM_GroupGetWarmByteView(benchmark::State& state) {
+  Registry registry(RegistryOptions{NewNullLogger()});
+  auto group = *registry.NewGroup("bench", 64 << 20, ValueGetter(64));
+  (void)group->Get({}, "k");
+  for (auto _ : state) {
+    ByteView out;
+    ByteViewSink sink(&out);
+    Status s = group->Get({}, "k", sink);
+    benchmark::DoNotOptimize(s);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_GroupGetWarmByteView);
+
+// A miss that runs the getter: every iteration reads a new key.
+void BM_GroupMissAndLoad(benchmark::State& state) {
+  Registry registry(RegistryOptions{NewNullLogger()});
+  auto group = *registry.NewGroup("bench", 256 << 20, ValueGetter(64));
+  uint64_t i = 0;
+  std::vector<std::string> keys(1 << 16);
+  for (auto& k : keys) k = "miss-" + std::to_string(i++);
+  size_t n = 0;
+  for (auto _ : state) {
+    if (n == keys.size()) {
+      state.PauseTiming();
+      for (auto& k : keys) k = "miss-" + std::to_string(i++);
+      n = 0;
+      state.ResumeTiming();
+    }
+    auto r = group->Get({}, keys[n++]);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_GroupMissAndLoad);
+
+void BM_LruAdd(benchmark::State& state) {
+  internal::Lru lru;
+  std::vector<std::string> keys(4096);
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = "key-" + std::to_string(i);
+  ByteView v = ByteView::Copy(std::string(64, 'v'));
+  size_t i = 0;
+  for (auto _ : state) {
+    lru.Add(keys[i++ & 4095], v);
+    if (lru.items() > 2048) lru.RemoveOldest();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LruAdd);
+
+void BM_LruGet(benchmark::State& state) {
+  internal::Lru lru;
+  std::vector<std::string> keys(4096);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    keys[i] = "key-" + std::to_string(i);
+    lru.Add(keys[i], ByteView::Copy("v"));
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    const ByteView* v = lru.Get(keys[i++ & 4095]);
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LruGet);
+
+void RingLookup(benchmark::State& state, RingAlgorithm algorithm) {
+  std::vector<std::string> peers;
+  for (int i = 0; i < state.range(0); ++i) {
+    peers.push_back("http://10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
+                    ":8080");
+  }
+  HashRing ring({.algorithm = algorithm, .replicas = 50, .hash = nullptr}, peers);
+  std::vector<std::string> keys(1024);
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = "user:" + std::to_string(i * 7919);
+  size_t i = 0;
+  for (auto _ : state) {
+    std::string_view owner = ring.Get(keys[i++ & 1023]);
+    benchmark::DoNotOptimize(owner);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+void BM_RingLookupMailgun(benchmark::State& s) { RingLookup(s, RingAlgorithm::kMailgun); }
+void BM_RingLookupGolang(benchmark::State& s) { RingLookup(s, RingAlgorithm::kGolang); }
+BENCHMARK(BM_RingLookupMailgun)->Arg(3)->Arg(100);
+BENCHMARK(BM_RingLookupGolang)->Arg(3)->Arg(100);
+
+}  // namespace
+}  // namespace groupcache
+
+// The machine's own scaling: thread-local work with nothing shared, as a
+// ceiling for the 2-thread figures above.
+namespace groupcache {
+namespace {
+void BM_ScalingBaseline(benchmark::State& state) {
+  std::string s = "warm-key-" + std::to_string(state.thread_index());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(s);
+    uint64_t h = HashRing::Fnv1_64(s);
+    benchmark::DoNotOptimize(h);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ScalingBaseline)->Threads(1)->Threads(2)->UseRealTime();
+}  // namespace
+}  // namespace groupcache
+BENCHMARK_MAIN();

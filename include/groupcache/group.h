@@ -1,0 +1,144 @@
+// Group: a named cache namespace with a getter that fills it, spread across
+// the peers of a cluster (go: groupcache.Group).
+//
+// Get serves a key from this process's main or hot cache; on a miss, exactly
+// one load runs per key at a time in this process (single-flight), and the
+// key's owner on the ring does the work: a remote owner is asked over the
+// peer transport (its answer is mirrored in the hot cache), a local owner
+// runs the getter (its answer goes to the main cache). Every caller waiting
+// on a load gets the same value or the same error. If a remote owner cannot
+// be reached the getter runs here instead (unless the caller's context is
+// done); if the owner reports NotFound or that its getter failed, that
+// answer is returned as is.
+//
+// Contexts and waiting: a caller waiting on another caller's load leaves as
+// soon as its own context is done, with DeadlineExceeded or Cancelled; the
+// load goes on for the rest. The caller that starts a load runs the getter
+// on its own thread with its own context and returns when the getter does,
+// so getters should honour their context. If a load fails only because its
+// starter's context ended, the other waiters do not inherit that error: one
+// of them starts the load again.
+//
+// A getter that throws, returns OK without filling its sink, or fills it
+// twice, fails the load (Internal) and releases every waiter.
+//
+// Groups are created by a Registry (registry.h). All methods are
+// thread-safe. The getter is never called with a group lock held, and may
+// itself call Get on this or another group (loads nest on the caller's
+// thread).
+//
+// Example:
+//   auto group = registry.NewGroup("thumbnails", 64 << 20,
+//       [](const Context& ctx, std::string_view key, Sink& dest) {
+//         return dest.SetString(MakeThumbnail(key));
+//       });
+//   std::string png;
+//   StringSink sink(&png);
+//   Status s = (*group)->Get(Context::Background().WithTimeout(1s), "cat.jpg", sink);
+
+#ifndef GROUPCACHE_GROUP_H_
+#define GROUPCACHE_GROUP_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "groupcache/byte_view.h"
+#include "groupcache/context.h"
+#include "groupcache/logger.h"
+#include "groupcache/sink.h"
+#include "groupcache/stats.h"
+#include "groupcache/status.h"
+
+namespace groupcache {
+
+namespace internal {
+class Cache;
+class GroupCounters;
+class GroupFlights;
+class PickerSlot;
+}  // namespace internal
+
+// Loads the value of `key` into `dest` (go: Getter). Any callable with this
+// signature. Return NotFoundError for a key that does not exist (peers
+// answer 404 for it); any other error is a failed load. The context is the
+// one of the caller that started the load.
+using Getter = std::function<Status(const Context& ctx, std::string_view key, Sink& dest)>;
+
+struct GroupOptions {
+  // Non-empty, without '/', unique within its Registry.
+  std::string name;
+  // Budget for the main and hot caches together (len(key)+len(value) per
+  // entry). 0 disables caching.
+  int64_t cache_bytes = 64 << 20;
+  // Required.
+  Getter getter;
+  // Lock shards of the cache; 0 picks one per >= 4 MiB of budget, up to 16.
+  // 1 gives exactly Go's global LRU order.
+  int cache_shards = 0;
+};
+
+class Group {
+ public:
+  ~Group();
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
+
+  // Fills `dest` with the value of `key`. Errors: those of the getter
+  // (NotFound, ...), LoadFailed when the remote owner's getter failed,
+  // DeadlineExceeded / Cancelled from `ctx`, Internal for a misbehaving
+  // getter, or the sink's own error (e.g. a ProtoSink that cannot parse).
+  Status Get(const Context& ctx, std::string_view key, Sink& dest);
+
+  // Same, returning the shared bytes.
+  Result<ByteView> Get(const Context& ctx, std::string_view key);
+
+  // Stores `value` for `key`: on the owner's main cache (sent as a PUT when
+  // the owner is another peer) and, when `hot_cache` is true and the owner
+  // is remote, in this process's hot cache too. `expire` of kNoExpiry means
+  // never. Errors: InvalidArgument for an empty key, the peer's error.
+  Status Set(const Context& ctx, std::string_view key, std::string_view value,
+             Time expire = kNoExpiry, bool hot_cache = false);
+
+  // Removes `key` everywhere: the owner first (if remote), then here, then
+  // every other peer concurrently (they may hold it in their hot caches).
+  // All peers are tried; if any failed, the error names each failed peer.
+  Status Remove(const Context& ctx, std::string_view key);
+
+  const std::string& name() const { return name_; }
+  GroupStats Stats() const;
+  CacheStats GetCacheStats(CacheType which) const;
+
+  // The server half of the peer protocol, for transports. Not for
+  // application code.
+  // A peer asked for `key` (counts server_requests, then as Get).
+  Result<ByteView> GetForPeer(const Context& ctx, std::string_view key);
+  // A peer sent a value: store it in the main cache.
+  void SetFromPeer(std::string_view key, const ByteView& value);
+  // A peer asked to forget `key`: drop it from both caches.
+  void RemoveFromPeer(std::string_view key);
+
+ private:
+  friend class Registry;
+  Group(GroupOptions options, std::shared_ptr<internal::PickerSlot> peers,
+        std::shared_ptr<Logger> logger);
+
+  Result<ByteView> Load(const Context& ctx, std::string_view key);
+  Result<ByteView> LoadLocally(const Context& ctx, std::string_view key);
+  void RecordPeerLatency(Clock::duration elapsed);
+
+  const std::string name_;
+  const Getter getter_;
+  const std::shared_ptr<internal::PickerSlot> peers_;
+  const std::shared_ptr<Logger> logger_;
+  std::unique_ptr<internal::Cache> cache_;
+  std::unique_ptr<internal::GroupCounters> counters_;
+  std::unique_ptr<internal::GroupFlights> flights_;
+};
+
+}  // namespace groupcache
+
+#endif  // GROUPCACHE_GROUP_H_

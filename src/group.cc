@@ -1,0 +1,299 @@
+#include "groupcache/group.h"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "cache.h"
+#include "picker_slot.h"
+#include "single_flight.h"
+#include "striped_counter.h"
+
+namespace groupcache {
+namespace internal {
+
+class GroupCounters {
+ public:
+  // Bumped on every hit: striped so concurrent hits do not contend.
+  StripedCounter gets;
+  StripedCounter cache_hits;
+  // Miss-path counters: plain atomics are cheap next to a load.
+  std::atomic<int64_t> peer_loads{0};
+  std::atomic<int64_t> peer_errors{0};
+  std::atomic<int64_t> loads{0};
+  std::atomic<int64_t> loads_deduped{0};
+  std::atomic<int64_t> local_loads{0};
+  std::atomic<int64_t> local_load_errs{0};
+  std::atomic<int64_t> server_requests{0};
+  std::atomic<int64_t> max_peer_latency_ms{0};
+};
+
+// What a Set call is: two Sets of one key share a flight only when they
+// would write the same thing.
+struct SetTag {
+  std::string_view value;
+  Time expire;
+  bool hot_cache;
+  friend bool operator==(const SetTag&, const SetTag&) = default;
+};
+
+struct GroupFlights {
+  SingleFlight<ByteView> load;
+  SingleFlight<bool, SetTag> set;
+  SingleFlight<bool> remove;
+};
+
+}  // namespace internal
+
+namespace {
+
+int64_t Bump(std::atomic<int64_t>& c) { return c.fetch_add(1, std::memory_order_relaxed); }
+
+// The sink handed to getters: it keeps the view so the group can cache it
+// and give it to every waiter.
+class CaptureSink final : public Sink {
+ public:
+  const ByteView& view() const { return view_; }
+
+ private:
+  Status Store(const ByteView& value) override {
+    view_ = value;
+    return {};
+  }
+  ByteView view_;
+};
+
+// Runs fn(i) for i in [0, n) on up to kMaxFanout threads and waits for all.
+template <typename Fn>
+void ParallelFor(size_t n, Fn fn) {
+  constexpr size_t kMaxFanout = 8;
+  if (n == 0) return;
+  if (n == 1) {
+    fn(0);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i);
+  };
+  std::vector<std::jthread> threads;
+  size_t extra = std::min(n, kMaxFanout) - 1;
+  threads.reserve(extra);
+  for (size_t t = 0; t < extra; ++t) threads.emplace_back(worker);
+  worker();
+}
+
+}  // namespace
+
+Group::Group(GroupOptions options, std::shared_ptr<internal::PickerSlot> peers,
+             std::shared_ptr<Logger> logger)
+    : name_(std::move(options.name)),
+      getter_(std::move(options.getter)),
+      peers_(std::move(peers)),
+      logger_(std::move(logger)),
+      cache_(std::make_unique<internal::Cache>(options.cache_bytes, options.cache_shards)),
+      counters_(std::make_unique<internal::GroupCounters>()),
+      flights_(std::make_unique<internal::GroupFlights>()) {}
+
+Group::~Group() = default;
+
+Status Group::Get(const Context& ctx, std::string_view key, Sink& dest) {
+  counters_->gets.Add();
+  ByteView value;
+  if (cache_->Lookup(key, &value)) {
+    counters_->cache_hits.Add();
+    return dest.SetView(value);
+  }
+  Result<ByteView> loaded = Load(ctx, key);
+  if (!loaded.ok()) return loaded.status();
+  return dest.SetView(*loaded);
+}
+
+Result<ByteView> Group::Get(const Context& ctx, std::string_view key) {
+  ByteView value;
+  ByteViewSink sink(&value);
+  Status s = Get(ctx, key, sink);
+  if (!s.ok()) return s;
+  return value;
+}
+
+Result<ByteView> Group::Load(const Context& ctx, std::string_view key) {
+  Bump(counters_->loads);
+  return flights_->load.Do(ctx, key, [&](const Context& c) -> Result<ByteView> {
+    // Two callers can miss the cache, then enter the flight one after the
+    // other rather than together: the first one's load has finished and
+    // been cached by the time the second becomes leader. Without this
+    // second look the second would load the same key again.
+    ByteView cached;
+    if (cache_->Lookup(key, &cached)) {
+      counters_->cache_hits.Add();
+      return cached;
+    }
+    Bump(counters_->loads_deduped);
+
+    std::shared_ptr<PeerPicker> picker = peers_->Get();
+    std::shared_ptr<PeerClient> peer = picker ? picker->PickPeer(key) : nullptr;
+    if (peer != nullptr) {
+      Clock::time_point start = Clock::now();
+      Result<ByteView> fetched = peer->Get(c, name_, key);
+      RecordPeerLatency(Clock::now() - start);
+      if (fetched.ok() && fetched->Expired()) {
+        // The owner's copy expired in flight (or clocks disagree); a stale
+        // value must not be served or mirrored, so treat it as a failure.
+        fetched = UnavailableError("peer returned an already expired value");
+      }
+      if (fetched.ok()) {
+        Bump(counters_->peer_loads);
+        cache_->Add(CacheType::kHot, key, *fetched);
+        return fetched;
+      }
+      Status err = fetched.status();
+      if (err.code() == StatusCode::kNotFound || err.code() == StatusCode::kLoadFailed) {
+        return err;  // the owner's answer, not a transport failure
+      }
+      if (c.Done()) return c.Err();
+      Bump(counters_->peer_errors);
+      if (logger_->Enabled(LogLevel::kWarn)) {
+        logger_->Warn("peer fetch failed; loading locally",
+                      {{"group", name_}, {"peer", peer->url()}, {"error", err.ToString()}});
+      }
+    }
+    return LoadLocally(c, key);
+  });
+}
+
+Result<ByteView> Group::LoadLocally(const Context& ctx, std::string_view key) {
+  CaptureSink sink;
+  Status st;
+  try {
+    st = getter_(ctx, key, sink);
+  } catch (const std::exception& e) {
+    st = InternalError(std::string("getter threw: ") + e.what());
+  } catch (...) {
+    st = InternalError("getter threw a non-standard exception");
+  }
+  if (st.ok() && sink.fill_attempts() > 1) {
+    st = InternalError("getter filled its sink " + std::to_string(sink.fill_attempts()) +
+                       " times; a getter must fill it exactly once");
+  } else if (st.ok() && !sink.filled()) {
+    st = InternalError("getter returned OK without filling its sink");
+  }
+  if (!st.ok()) {
+    Bump(counters_->local_load_errs);
+    return st;
+  }
+  Bump(counters_->local_loads);
+  const ByteView& value = sink.view();
+  // An already expired value still answers the callers of this load (it is
+  // what the getter said), but is not cached.
+  if (!value.Expired()) cache_->Add(CacheType::kMain, key, value);
+  return value;
+}
+
+void Group::RecordPeerLatency(Clock::duration elapsed) {
+  int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+  int64_t seen = counters_->max_peer_latency_ms.load(std::memory_order_relaxed);
+  while (ms > seen && !counters_->max_peer_latency_ms.compare_exchange_weak(
+                          seen, ms, std::memory_order_relaxed)) {
+  }
+}
+
+Status Group::Set(const Context& ctx, std::string_view key, std::string_view value, Time expire,
+                  bool hot_cache) {
+  if (key.empty()) return InvalidArgumentError("Set: empty key");
+  internal::SetTag tag{value, expire, hot_cache};
+  Result<bool> r = flights_->set.Do(
+      ctx, key,
+      [&](const Context& c) -> Result<bool> {
+        ByteView v = ByteView::Copy(value, expire);
+        std::shared_ptr<PeerPicker> picker = peers_->Get();
+        std::shared_ptr<PeerClient> peer = picker ? picker->PickPeer(key) : nullptr;
+        if (peer == nullptr) {
+          cache_->Add(CacheType::kMain, key, v);
+          return true;
+        }
+        Status s = peer->Set(c, name_, key, v);
+        if (!s.ok()) return s;
+        if (hot_cache) cache_->Add(CacheType::kHot, key, v);
+        return true;
+      },
+      tag);
+  return r.status();
+}
+
+Status Group::Remove(const Context& ctx, std::string_view key) {
+  Result<bool> r = flights_->remove.Do(ctx, key, [&](const Context& c) -> Result<bool> {
+    std::shared_ptr<PeerPicker> picker = peers_->Get();
+    std::shared_ptr<PeerClient> owner = picker ? picker->PickPeer(key) : nullptr;
+    std::vector<std::string> failures;
+    StatusCode first_code = StatusCode::kOk;
+    auto record = [&](const PeerClient& peer, const Status& s) {
+      if (first_code == StatusCode::kOk) first_code = s.code();
+      failures.push_back(peer.url() + ": " + s.ToString());
+    };
+
+    // The owner first: once it has forgotten the key, a peer that misses
+    // after we clear its hot copy cannot fetch the old value back from it.
+    if (owner != nullptr) {
+      Status s = owner->Remove(c, name_, key);
+      if (!s.ok()) record(*owner, s);
+    }
+    cache_->Remove(key);
+
+    std::vector<std::shared_ptr<PeerClient>> others;
+    if (picker) {
+      for (auto& p : picker->GetAll()) {
+        if (p != owner) others.push_back(std::move(p));
+      }
+    }
+    std::vector<Status> results(others.size());
+    ParallelFor(others.size(), [&](size_t i) { results[i] = others[i]->Remove(c, name_, key); });
+    for (size_t i = 0; i < others.size(); ++i) {
+      if (!results[i].ok()) record(*others[i], results[i]);
+    }
+    if (failures.empty()) return true;
+    std::string message = "Remove failed on " + std::to_string(failures.size()) + " peer(s): ";
+    for (size_t i = 0; i < failures.size(); ++i) {
+      if (i > 0) message += "; ";
+      message += failures[i];
+    }
+    return Status(first_code, std::move(message));
+  });
+  return r.status();
+}
+
+GroupStats Group::Stats() const {
+  const auto& c = *counters_;
+  auto load = [](const std::atomic<int64_t>& a) { return a.load(std::memory_order_relaxed); };
+  GroupStats s;
+  s.gets = c.gets.Value();
+  s.cache_hits = c.cache_hits.Value();
+  s.peer_loads = load(c.peer_loads);
+  s.peer_errors = load(c.peer_errors);
+  s.loads = load(c.loads);
+  s.loads_deduped = load(c.loads_deduped);
+  s.local_loads = load(c.local_loads);
+  s.local_load_errs = load(c.local_load_errs);
+  s.server_requests = load(c.server_requests);
+  s.max_peer_latency_ms = load(c.max_peer_latency_ms);
+  return s;
+}
+
+CacheStats Group::GetCacheStats(CacheType which) const { return cache_->Stats(which); }
+
+Result<ByteView> Group::GetForPeer(const Context& ctx, std::string_view key) {
+  Bump(counters_->server_requests);
+  return Get(ctx, key);
+}
+
+void Group::SetFromPeer(std::string_view key, const ByteView& value) {
+  cache_->Add(CacheType::kMain, key, value);
+}
+
+void Group::RemoveFromPeer(std::string_view key) { cache_->Remove(key); }
+
+}  // namespace groupcache

@@ -1,0 +1,285 @@
+// Single-flight and the group under many threads: run under TSan too.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "groupcache/registry.h"
+#include "single_flight.h"
+
+namespace groupcache {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A gate a getter can wait on: opened by the test, or left when the
+// getter's context is done.
+class Gate {
+ public:
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  // Marks that a getter reached the gate; WaitEntered blocks until one has.
+  Status Wait(const Context& ctx) {
+    std::unique_lock lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    auto reg = ctx.OnCancel([this] {
+      std::lock_guard l(mu_);
+      cv_.notify_all();
+    });
+    while (!open_ && !ctx.Done()) {
+      if (auto d = ctx.deadline()) {
+        cv_.wait_until(lock, *d);
+      } else {
+        cv_.wait(lock);
+      }
+    }
+    return open_ ? Status() : ctx.Err();
+  }
+  void WaitEntered(int n = 1) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return entered_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  int entered_ = 0;
+};
+
+// Blocks until `pred` holds, yielding; bounded so a bug fails, not hangs.
+template <typename Pred>
+bool Eventually(Pred pred) {
+  auto end = Clock::now() + 10s;
+  while (!pred()) {
+    if (Clock::now() > end) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+TEST(SingleFlightTest, SharesOneRunAmongConcurrentCallers) {
+  internal::SingleFlight<int> flight;
+  Gate gate;
+  std::atomic<int> runs{0};
+  std::vector<std::thread> threads;
+  std::vector<int> results(16, 0);
+  std::atomic<int> shared_count{0};
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&, i] {
+      bool shared = false;
+      auto r = flight.Do(
+          {}, "k",
+          [&](const Context& ctx) -> Result<int> {
+            ++runs;
+            Status s = gate.Wait(ctx);
+            if (!s.ok()) return s;
+            return 42;
+          },
+          {}, &shared);
+      results[i] = r.ok() ? *r : -1;
+      if (shared) ++shared_count;
+    });
+  }
+  gate.WaitEntered();
+  ASSERT_TRUE(Eventually([&] { return flight.InFlight() == 1; }));
+  gate.Open();
+  for (auto& t : threads) t.join();
+  for (int r : results) EXPECT_EQ(r, 42);
+  // Callers that arrived after the first run finished start their own; all
+  // that overlapped it shared it.
+  EXPECT_GE(runs.load(), 1);
+  EXPECT_EQ(runs.load() + shared_count.load(), 16);
+  EXPECT_EQ(flight.InFlight(), 0U);
+}
+
+TEST(SingleFlightTest, DifferentTagsDoNotShare) {
+  internal::SingleFlight<int, int> flight;
+  Gate gate;
+  std::atomic<int> runs{0};
+  std::thread first([&] {
+    auto r = flight.Do(
+        {}, "k",
+        [&](const Context& c) -> Result<int> {
+          ++runs;
+          (void)gate.Wait(c);
+          return 1;
+        },
+        1);
+    EXPECT_EQ(*r, 1);
+  });
+  gate.WaitEntered();
+  std::thread second([&] {
+    auto r = flight.Do(
+        {}, "k",
+        [&](const Context&) -> Result<int> {
+          ++runs;
+          return 2;
+        },
+        2);
+    EXPECT_EQ(*r, 2);  // its own value, run after the first finished
+  });
+  gate.Open();
+  first.join();
+  second.join();
+  EXPECT_EQ(runs.load(), 2);
+}
+
+class GroupConcurrencyTest : public ::testing::Test {
+ protected:
+  GroupConcurrencyTest() : registry_(RegistryOptions{NewNullLogger()}) {}
+  Registry registry_;
+};
+
+TEST_F(GroupConcurrencyTest, SixtyFourCallersOnOneColdKeyCauseOneLoad) {
+  std::atomic<int> loads{0};
+  std::shared_ptr<Group> g;
+  g = *registry_.NewGroup("g", 1 << 20, [&](const Context&, std::string_view key, Sink& d) {
+    ++loads;
+    // Hold the load open until every caller has asked, so they all overlap.
+    EXPECT_TRUE(Eventually([&] { return g->Stats().gets >= 64; }));
+    return d.SetString("value-of-" + std::string(key));
+  });
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 64; ++i) {
+    threads.emplace_back([&] {
+      std::string out;
+      StringSink sink(&out);
+      if (g->Get({}, "cold", sink).ok() && out == "value-of-cold") ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(loads.load(), 1);
+  EXPECT_EQ(ok.load(), 64);
+  GroupStats s = g->Stats();
+  EXPECT_EQ(s.gets, 64);
+  EXPECT_EQ(s.loads_deduped, 1);
+  EXPECT_EQ(s.local_loads, 1);
+}
+
+TEST_F(GroupConcurrencyTest, ThrowingGetterReleasesEveryWaiterWithAnError) {
+  std::atomic<int> loads{0};
+  std::shared_ptr<Group> g;
+  g = *registry_.NewGroup("g", 1 << 20, [&](const Context&, std::string_view, Sink&) -> Status {
+    ++loads;
+    EXPECT_TRUE(Eventually([&] { return g->Stats().gets >= 32; }));
+    throw std::runtime_error("getter exploded");
+  });
+  std::vector<std::thread> threads;
+  std::atomic<int> internal_errors{0};
+  for (int i = 0; i < 32; ++i) {
+    threads.emplace_back([&] {
+      auto r = g->Get({}, "k");
+      if (r.status().code() == StatusCode::kInternal &&
+          r.status().message().find("getter exploded") != std::string::npos) {
+        ++internal_errors;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(internal_errors.load(), 32);
+  EXPECT_GE(loads.load(), 1);
+  EXPECT_EQ(g->Stats().local_load_errs, loads.load());
+}
+
+TEST_F(GroupConcurrencyTest, ImpatientFollowerLeavesPromptlyOthersGetValue) {
+  Gate gate;
+  std::atomic<int> loads{0};
+  auto g = *registry_.NewGroup("g", 1 << 20, [&](const Context& ctx, std::string_view, Sink& d) {
+    ++loads;
+    Status s = gate.Wait(ctx);
+    if (!s.ok()) return s;
+    return d.SetString("slow-value");
+  });
+  Result<ByteView> patient = InternalError("not run");
+  std::thread leader([&] { patient = g->Get({}, "k"); });
+  gate.WaitEntered();
+
+  auto start = Clock::now();
+  auto r = g->Get(Context::Background().WithTimeout(50ms), "k");
+  auto waited = Clock::now() - start;
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_LT(waited, 2s);  // returned on its own deadline, not the load's
+
+  CancelSource cancel;
+  std::thread canceller([&] {
+    // Cancel once the follower is waiting (its get is counted first).
+    EXPECT_TRUE(Eventually([&] { return g->Stats().gets >= 3; }));
+    cancel.Cancel();
+  });
+  auto c = g->Get(cancel.context(), "k");
+  canceller.join();
+  EXPECT_EQ(c.status().code(), StatusCode::kCancelled);
+
+  gate.Open();
+  leader.join();
+  ASSERT_TRUE(patient.ok()) << patient.status().ToString();
+  EXPECT_EQ(*patient, "slow-value");
+  EXPECT_EQ(loads.load(), 1);
+}
+
+TEST_F(GroupConcurrencyTest, LeaderDeadlineIsNotInheritedByFollowers) {
+  // The first caller leads with a short deadline and a getter that honours
+  // it; the patient follower must not get the leader's DeadlineExceeded but
+  // run the load again and get the value.
+  std::atomic<int> loads{0};
+  Gate first_load;
+  auto g = *registry_.NewGroup("g", 1 << 20, [&](const Context& ctx, std::string_view, Sink& d) {
+    if (++loads == 1) {
+      Status s = first_load.Wait(ctx);  // never opened: ends with ctx
+      if (!s.ok()) return s;
+    }
+    return d.SetString("value");
+  });
+  Result<ByteView> leader_result = InternalError("not run");
+  std::thread leader(
+      [&] { leader_result = g->Get(Context::Background().WithTimeout(200ms), "k"); });
+  first_load.WaitEntered();
+  auto follower = g->Get({}, "k");
+  leader.join();
+  EXPECT_EQ(leader_result.status().code(), StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(follower.ok()) << follower.status().ToString();
+  EXPECT_EQ(*follower, "value");
+  EXPECT_EQ(loads.load(), 2);
+}
+
+TEST_F(GroupConcurrencyTest, ConcurrentMixedTrafficStaysConsistent) {
+  auto g = *registry_.NewGroup("g", 1024, [](const Context&, std::string_view key, Sink& d) {
+    return d.SetString(std::string(key) + "!");
+  });
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        std::string key = "k" + std::to_string((i * 7 + t) % 300);
+        if (i % 50 == 0) {
+          (void)g->Remove({}, key);
+          continue;
+        }
+        auto r = g->Get({}, key);
+        if (!r.ok() || *r != key + "!") ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  CacheStats main = g->GetCacheStats(CacheType::kMain);
+  EXPECT_LE(main.bytes, 1024);
+  EXPECT_GT(main.evictions, 0);
+}
+
+}  // namespace
+}  // namespace groupcache

@@ -1,0 +1,335 @@
+// The group read path, Set, Remove and stats, against fake peers.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "fake_peers.h"
+#include "groupcache/registry.h"
+
+namespace groupcache {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakePeer;
+using testing::FakePicker;
+
+class GroupTest : public ::testing::Test {
+ protected:
+  GroupTest() : registry_(RegistryOptions{NewNullLogger()}) {}
+
+  std::shared_ptr<Group> MakeGroup(Getter getter, int64_t bytes = 1 << 20) {
+    auto g = registry_.NewGroup("g", bytes, std::move(getter));
+    EXPECT_TRUE(g.ok()) << g.status().ToString();
+    return *g;
+  }
+
+  // A getter that answers "v:<key>" and counts calls.
+  Getter Counting() {
+    return [this](const Context&, std::string_view key, Sink& dest) {
+      ++loads_;
+      return dest.SetString("v:" + std::string(key));
+    };
+  }
+
+  std::shared_ptr<FakePicker> UsePicker() {
+    auto picker = std::make_shared<FakePicker>();
+    registry_.SetPeerPicker(picker);
+    return picker;
+  }
+
+  Registry registry_;
+  std::atomic<int> loads_{0};
+};
+
+TEST_F(GroupTest, LocalLoadThenHit) {
+  auto g = MakeGroup(Counting());
+  std::string out;
+  StringSink sink(&out);
+  ASSERT_TRUE(g->Get({}, "a", sink).ok());
+  EXPECT_EQ(out, "v:a");
+  auto again = g->Get({}, "a");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, "v:a");
+  EXPECT_EQ(loads_.load(), 1);
+  GroupStats s = g->Stats();
+  EXPECT_EQ(s.gets, 2);
+  EXPECT_EQ(s.cache_hits, 1);
+  EXPECT_EQ(s.loads, 1);
+  EXPECT_EQ(s.loads_deduped, 1);
+  EXPECT_EQ(s.local_loads, 1);
+  EXPECT_EQ(s.local_load_errs, 0);
+  CacheStats main = g->GetCacheStats(CacheType::kMain);
+  EXPECT_EQ(main.items, 1);
+  EXPECT_EQ(main.bytes, 1 + 3);
+  EXPECT_EQ(main.hits, 1);
+}
+
+TEST_F(GroupTest, GetterErrorsAreReturnedAndNotCached) {
+  auto g = MakeGroup([this](const Context&, std::string_view, Sink&) {
+    ++loads_;
+    return NotFoundError("no such row");
+  });
+  auto r = g->Get({}, "k");
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(r.status().message(), "no such row");
+  EXPECT_FALSE(g->Get({}, "k").ok());
+  EXPECT_EQ(loads_.load(), 2);
+  EXPECT_EQ(g->Stats().local_load_errs, 2);
+}
+
+TEST_F(GroupTest, GetterThatThrowsFailsTheLoad) {
+  auto g = MakeGroup(
+      [](const Context&, std::string_view, Sink&) -> Status { throw std::runtime_error("boom"); });
+  auto r = g->Get({}, "k");
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_NE(r.status().message().find("boom"), std::string::npos);
+}
+
+TEST_F(GroupTest, GetterMustFillItsSinkExactlyOnce) {
+  auto none = MakeGroup([](const Context&, std::string_view, Sink&) { return Status(); });
+  EXPECT_EQ(none->Get({}, "k").status().code(), StatusCode::kInternal);
+
+  auto twice = registry_.NewGroup("twice", 1000, [](const Context&, std::string_view, Sink& d) {
+    (void)d.SetString("one");
+    (void)d.SetString("two");  // refused; the load then fails
+    return Status();
+  });
+  ASSERT_TRUE(twice.ok());
+  auto r = (*twice)->Get({}, "k");
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_NE(r.status().message().find("2 times"), std::string::npos);
+}
+
+TEST_F(GroupTest, ExpiredValuesAreReloaded) {
+  std::atomic<int> n{0};
+  auto g = MakeGroup([&](const Context&, std::string_view, Sink& d) {
+    int i = ++n;
+    // The first value is already expired; the second lasts.
+    Time exp = i == 1 ? WallClock::now() - 1s : WallClock::now() + 1h;
+    return d.SetString("v" + std::to_string(i), exp);
+  });
+  EXPECT_EQ(*g->Get({}, "k"), "v1");  // delivered to its callers, not cached
+  EXPECT_EQ(*g->Get({}, "k"), "v2");
+  EXPECT_EQ(*g->Get({}, "k"), "v2");
+  EXPECT_EQ(n.load(), 2);
+}
+
+TEST_F(GroupTest, PeerSuccessFillsHotCacheWithoutLocalLoad) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<FakePeer>("http://peer:1");
+  peer->OnGet([](const Context&, std::string_view key) -> Result<ByteView> {
+    return ByteView::Copy("remote:" + std::string(key));
+  });
+  picker->Route("k", peer);
+  auto g = MakeGroup(Counting());
+  EXPECT_EQ(*g->Get({}, "k"), "remote:k");
+  EXPECT_EQ(*g->Get({}, "k"), "remote:k");  // from the hot cache
+  EXPECT_EQ(peer->gets.load(), 1);
+  EXPECT_EQ(peer->last_group(), "g");
+  EXPECT_EQ(loads_.load(), 0);
+  EXPECT_EQ(g->Stats().peer_loads, 1);
+  EXPECT_EQ(g->GetCacheStats(CacheType::kHot).items, 1);
+  EXPECT_EQ(g->GetCacheStats(CacheType::kMain).items, 0);
+}
+
+TEST_F(GroupTest, PeerNotFoundAndLoadFailedAreReturnedWithoutLocalLoad) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<FakePeer>("http://peer:1");
+  peer->OnGet([](const Context&, std::string_view key) -> Result<ByteView> {
+    if (key == "missing") return NotFoundError("not here");
+    return LoadFailedError("owner's getter failed");
+  });
+  picker->Route("missing", peer);
+  picker->Route("broken", peer);
+  auto g = MakeGroup(Counting());
+  EXPECT_EQ(g->Get({}, "missing").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(g->Get({}, "broken").status().code(), StatusCode::kLoadFailed);
+  EXPECT_EQ(loads_.load(), 0);
+  EXPECT_EQ(g->Stats().peer_errors, 0);
+}
+
+TEST_F(GroupTest, OtherPeerFailuresFallBackToLocalLoad) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<FakePeer>("http://peer:1");
+  peer->OnGet([](const Context&, std::string_view) -> Result<ByteView> {
+    return UnavailableError("connection refused");
+  });
+  picker->Route("k", peer);
+  auto g = MakeGroup(Counting());
+  EXPECT_EQ(*g->Get({}, "k"), "v:k");
+  EXPECT_EQ(loads_.load(), 1);
+  GroupStats s = g->Stats();
+  EXPECT_EQ(s.peer_errors, 1);
+  EXPECT_EQ(s.local_loads, 1);
+  // A fallback load belongs in main: this process loaded it.
+  EXPECT_EQ(g->GetCacheStats(CacheType::kMain).items, 1);
+}
+
+TEST_F(GroupTest, NoFallbackWhenContextIsDone) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<FakePeer>("http://peer:1");
+  CancelSource cancel;
+  peer->OnGet([&](const Context& ctx, std::string_view) -> Result<ByteView> {
+    cancel.Cancel();  // the caller gives up while the peer is being asked
+    return ctx.Err();
+  });
+  picker->Route("k", peer);
+  auto g = MakeGroup(Counting());
+  auto r = g->Get(cancel.context(), "k");
+  EXPECT_EQ(r.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(loads_.load(), 0);
+}
+
+TEST_F(GroupTest, ExpiredValueFromPeerCountsAsFailure) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<FakePeer>("http://peer:1");
+  peer->OnGet([](const Context&, std::string_view) -> Result<ByteView> {
+    return ByteView::Copy("stale", WallClock::now() - 1s);
+  });
+  picker->Route("k", peer);
+  auto g = MakeGroup(Counting());
+  EXPECT_EQ(*g->Get({}, "k"), "v:k");
+  EXPECT_EQ(g->Stats().peer_errors, 1);
+  EXPECT_EQ(g->Stats().peer_loads, 0);
+  EXPECT_EQ(g->GetCacheStats(CacheType::kHot).items, 0);
+}
+
+TEST_F(GroupTest, PeerExpiryIsKept) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<FakePeer>("http://peer:1");
+  Time when = WallClock::now() + 1h;
+  peer->OnGet([&](const Context&, std::string_view) -> Result<ByteView> {
+    return ByteView::Copy("fresh", when);
+  });
+  picker->Route("k", peer);
+  auto g = MakeGroup(Counting());
+  std::string out;
+  Time exp;
+  StringSink sink(&out, &exp);
+  ASSERT_TRUE(g->Get({}, "k", sink).ok());
+  EXPECT_EQ(exp, when);
+}
+
+TEST_F(GroupTest, SetLocalOwnerGoesToMain) {
+  auto g = MakeGroup(Counting());
+  ASSERT_TRUE(g->Set({}, "k", "set-value").ok());
+  EXPECT_EQ(*g->Get({}, "k"), "set-value");
+  EXPECT_EQ(loads_.load(), 0);
+  EXPECT_EQ(g->GetCacheStats(CacheType::kMain).items, 1);
+  EXPECT_EQ(g->Set({}, "", "v").code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(GroupTest, SetRemoteOwnerSendsPutAndOptionallyMirrorsHot) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<FakePeer>("http://peer:1");
+  picker->Route("cold", peer);
+  picker->Route("hot", peer);
+  auto g = MakeGroup(Counting());
+  Time when = WallClock::now() + 1h;
+  ASSERT_TRUE(g->Set({}, "cold", "c", when, false).ok());
+  ASSERT_TRUE(g->Set({}, "hot", "h", when, true).ok());
+  auto stored = peer->stored();
+  ASSERT_EQ(stored.count("cold"), 1U);
+  EXPECT_EQ(stored["cold"], "c");
+  EXPECT_EQ(stored["cold"].expire(), when);
+  EXPECT_EQ(g->GetCacheStats(CacheType::kHot).items, 1);
+  EXPECT_EQ(g->GetCacheStats(CacheType::kMain).items, 0);
+  peer->FailWith(UnavailableError("down"));
+  EXPECT_EQ(g->Set({}, "cold", "c2").code(), StatusCode::kUnavailable);
+}
+
+TEST_F(GroupTest, RemoveClearsOwnerLocalAndEveryOtherPeer) {
+  auto picker = UsePicker();
+  auto owner = std::make_shared<FakePeer>("http://owner:1");
+  auto other1 = std::make_shared<FakePeer>("http://other:1");
+  auto other2 = std::make_shared<FakePeer>("http://other:2");
+  picker->Route("k", owner);
+  picker->AddBystander(other1);
+  picker->AddBystander(other2);
+  owner->OnGet([](const Context&, std::string_view) -> Result<ByteView> {
+    return ByteView::Copy("remote");
+  });
+  auto g = MakeGroup(Counting());
+  ASSERT_TRUE(g->Get({}, "k").ok());  // now in our hot cache
+  ASSERT_TRUE(g->Remove({}, "k").ok());
+  EXPECT_EQ(owner->removes.load(), 1);
+  EXPECT_EQ(other1->removes.load(), 1);
+  EXPECT_EQ(other2->removes.load(), 1);
+  EXPECT_EQ(g->GetCacheStats(CacheType::kHot).items, 0);
+  ASSERT_TRUE(g->Get({}, "k").ok());
+  EXPECT_EQ(owner->gets.load(), 2);  // not served from a stale hot copy
+}
+
+TEST_F(GroupTest, RemoveReportsEveryFailedPeerAfterTryingAll) {
+  auto picker = UsePicker();
+  auto owner = std::make_shared<FakePeer>("http://owner:1");
+  auto ok_peer = std::make_shared<FakePeer>("http://ok:1");
+  auto bad_peer = std::make_shared<FakePeer>("http://bad:1");
+  picker->Route("k", owner);
+  picker->AddBystander(ok_peer);
+  picker->AddBystander(bad_peer);
+  owner->FailWith(UnavailableError("owner down"));
+  bad_peer->FailWith(DeadlineExceededError("slow"));
+  auto g = MakeGroup(Counting());
+  ASSERT_TRUE(g->Set({}, "local", "v").ok());
+  Status s = g->Remove({}, "k");
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);  // the first failure's code
+  EXPECT_NE(s.message().find("http://owner:1"), std::string::npos);
+  EXPECT_NE(s.message().find("http://bad:1"), std::string::npos);
+  EXPECT_EQ(s.message().find("http://ok:1"), std::string::npos);
+  EXPECT_EQ(ok_peer->removes.load(), 1);
+  EXPECT_EQ(bad_peer->removes.load(), 1);
+}
+
+TEST_F(GroupTest, ServerSideEntryPoints) {
+  auto g = MakeGroup(Counting());
+  ASSERT_TRUE(g->GetForPeer({}, "k").ok());
+  EXPECT_EQ(g->Stats().server_requests, 1);
+  g->SetFromPeer("p", ByteView::Copy("pushed"));
+  EXPECT_EQ(*g->Get({}, "p"), "pushed");
+  g->RemoveFromPeer("p");
+  EXPECT_EQ(*g->Get({}, "p"), "v:p");
+}
+
+TEST(RegistryTest, RejectsBadGroupsAndFindsByName) {
+  Registry registry(RegistryOptions{NewNullLogger()});
+  Getter getter = [](const Context&, std::string_view, Sink& d) { return d.SetString("x"); };
+  EXPECT_EQ(registry.NewGroup("", 10, getter).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry.NewGroup("a/b", 10, getter).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry.NewGroup("a", -1, getter).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry.NewGroup("a", 10, nullptr).status().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(registry.NewGroup("a", 10, getter).ok());
+  EXPECT_EQ(registry.NewGroup("a", 10, getter).status().code(), StatusCode::kAlreadyExists);
+  ASSERT_NE(registry.GetGroup("a"), nullptr);
+  EXPECT_EQ(registry.GetGroup("a")->name(), "a");
+  EXPECT_EQ(registry.GetGroup("b"), nullptr);
+  EXPECT_EQ(registry.GroupNames(), std::vector<std::string>{"a"});
+  EXPECT_TRUE(registry.RemoveGroup("a"));
+  EXPECT_FALSE(registry.RemoveGroup("a"));
+}
+
+TEST(RegistryTest, TwoRegistriesAreIndependent) {
+  Registry r1(RegistryOptions{NewNullLogger()});
+  Registry r2(RegistryOptions{NewNullLogger()});
+  Getter getter = [](const Context&, std::string_view, Sink& d) { return d.SetString("x"); };
+  ASSERT_TRUE(r1.NewGroup("same", 10, getter).ok());
+  ASSERT_TRUE(r2.NewGroup("same", 10, getter).ok());
+}
+
+TEST(RegistryTest, GroupOutlivesRegistry) {
+  std::shared_ptr<Group> g;
+  {
+    Registry r(RegistryOptions{NewNullLogger()});
+    g = *r.NewGroup("g", 100,
+                    [](const Context&, std::string_view, Sink& d) { return d.SetString("x"); });
+  }
+  EXPECT_EQ(*g->Get({}, "k"), "x");
+}
+
+}  // namespace
+}  // namespace groupcache

@@ -1,0 +1,161 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "cache.h"
+#include "lru.h"
+
+namespace groupcache::internal {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(LruTest, AddGetAndRecency) {
+  Lru lru;
+  lru.Add("a", ByteView::Copy("1"));
+  lru.Add("b", ByteView::Copy("22"));
+  ASSERT_NE(lru.Get("a"), nullptr);
+  EXPECT_EQ(*lru.Get("a"), "1");
+  EXPECT_EQ(lru.Get("zz"), nullptr);
+  EXPECT_EQ(lru.items(), 2U);
+  EXPECT_EQ(lru.bytes(), 1 + 1 + 1 + 2);
+  // "a" was used last, so "b" is the oldest.
+  ASSERT_TRUE(lru.RemoveOldest());
+  EXPECT_EQ(lru.Get("b"), nullptr);
+  EXPECT_NE(lru.Get("a"), nullptr);
+}
+
+TEST(LruTest, ReplaceAdjustsBytes) {
+  Lru lru;
+  lru.Add("k", ByteView::Copy("short"));
+  lru.Add("k", ByteView::Copy("a much longer value"));
+  EXPECT_EQ(lru.items(), 1U);
+  EXPECT_EQ(lru.bytes(), 1 + 19);
+  EXPECT_TRUE(lru.Remove("k"));
+  EXPECT_FALSE(lru.Remove("k"));
+  EXPECT_EQ(lru.bytes(), 0);
+  EXPECT_FALSE(lru.RemoveOldest());
+}
+
+TEST(LruTest, ExpiredEntriesAreNeverReturnedAndAreDropped) {
+  Lru lru;
+  lru.Add("old", ByteView::Copy("v", WallClock::now() - 1ms));
+  lru.Add("new", ByteView::Copy("v", WallClock::now() + 1h));
+  EXPECT_EQ(lru.Get("old"), nullptr);
+  EXPECT_EQ(lru.items(), 1U);  // dropped when met
+  EXPECT_NE(lru.Get("new"), nullptr);
+}
+
+TEST(LruTest, ClearEmpties) {
+  Lru lru;
+  for (int i = 0; i < 100; ++i) lru.Add("k" + std::to_string(i), ByteView::Copy("v"));
+  lru.Clear();
+  EXPECT_EQ(lru.items(), 0U);
+  EXPECT_EQ(lru.bytes(), 0);
+}
+
+TEST(CacheTest, LookupChecksMainThenHotAndCounts) {
+  Cache cache(1000, 1);
+  cache.Add(CacheType::kHot, "h", ByteView::Copy("hot"));
+  cache.Add(CacheType::kMain, "m", ByteView::Copy("main"));
+  ByteView v;
+  ASSERT_TRUE(cache.Lookup("m", &v));
+  EXPECT_EQ(v, "main");
+  ASSERT_TRUE(cache.Lookup("h", &v));
+  EXPECT_EQ(v, "hot");
+  EXPECT_FALSE(cache.Lookup("none", &v));
+  CacheStats main = cache.Stats(CacheType::kMain);
+  CacheStats hot = cache.Stats(CacheType::kHot);
+  EXPECT_EQ(main.gets, 3);
+  EXPECT_EQ(main.hits, 1);
+  EXPECT_EQ(hot.gets, 2);  // reached only when main missed
+  EXPECT_EQ(hot.hits, 1);
+  EXPECT_EQ(main.items, 1);
+  EXPECT_EQ(main.bytes, 1 + 4);
+  EXPECT_EQ(hot.bytes, 1 + 3);
+}
+
+TEST(CacheTest, BudgetSpansBothCachesAndEvictsMainWhenHotIsSmall) {
+  // Entries of 10 bytes (1-byte key + 9-byte value); budget 30.
+  Cache cache(30, 1);
+  std::string v9(9, 'v');
+  cache.Add(CacheType::kMain, "a", ByteView::Copy(v9));
+  cache.Add(CacheType::kMain, "b", ByteView::Copy(v9));
+  cache.Add(CacheType::kMain, "c", ByteView::Copy(v9));
+  cache.Add(CacheType::kMain, "d", ByteView::Copy(v9));  // 40 > 30: evict oldest main
+  ByteView out;
+  EXPECT_FALSE(cache.Lookup("a", &out));
+  EXPECT_TRUE(cache.Lookup("b", &out));
+  EXPECT_EQ(cache.Stats(CacheType::kMain).evictions, 1);
+  EXPECT_LE(cache.Stats(CacheType::kMain).bytes + cache.Stats(CacheType::kHot).bytes, 30);
+}
+
+TEST(CacheTest, HotIsEvictedWhenLargerThanAnEighthOfMain) {
+  Cache cache(30, 1);
+  std::string v9(9, 'v');
+  cache.Add(CacheType::kMain, "a", ByteView::Copy(v9));
+  cache.Add(CacheType::kMain, "b", ByteView::Copy(v9));
+  cache.Add(CacheType::kHot, "x", ByteView::Copy(v9));  // hot 10 > main 20 / 8
+  cache.Add(CacheType::kHot, "y", ByteView::Copy(v9));  // 40 > 30: evict hot "x"
+  ByteView out;
+  EXPECT_FALSE(cache.Lookup("x", &out));
+  EXPECT_TRUE(cache.Lookup("y", &out));
+  EXPECT_TRUE(cache.Lookup("a", &out));
+  EXPECT_TRUE(cache.Lookup("b", &out));
+  EXPECT_EQ(cache.Stats(CacheType::kHot).evictions, 1);
+  EXPECT_EQ(cache.Stats(CacheType::kMain).evictions, 0);
+}
+
+TEST(CacheTest, MainIsEvictedWhenHotIsAtMostAnEighth) {
+  // main 80 bytes + hot 5 bytes; adding 10 more to main overflows 90, and
+  // hot (5) <= main (90) / 8, so main loses its oldest entry.
+  Cache cache(90, 1);
+  std::string v9(9, 'v');
+  for (char c = 'a'; c < 'i'; ++c)
+    cache.Add(CacheType::kMain, std::string(1, c), ByteView::Copy(v9));
+  cache.Add(CacheType::kHot, "x", ByteView::Copy(std::string(4, 'v')));
+  cache.Add(CacheType::kMain, "i", ByteView::Copy(v9));
+  ByteView out;
+  EXPECT_FALSE(cache.Lookup("a", &out));
+  EXPECT_TRUE(cache.Lookup("x", &out));
+  EXPECT_TRUE(cache.Lookup("i", &out));
+  EXPECT_EQ(cache.Stats(CacheType::kMain).evictions, 1);
+  EXPECT_EQ(cache.Stats(CacheType::kHot).evictions, 0);
+}
+
+TEST(CacheTest, ZeroBudgetCachesNothing) {
+  Cache cache(0);
+  cache.Add(CacheType::kMain, "a", ByteView::Copy("v"));
+  ByteView out;
+  EXPECT_FALSE(cache.Lookup("a", &out));
+}
+
+TEST(CacheTest, RemoveDropsBothCopies) {
+  Cache cache(1000, 1);
+  cache.Add(CacheType::kMain, "k", ByteView::Copy("m"));
+  cache.Add(CacheType::kHot, "k", ByteView::Copy("h"));
+  cache.Remove("k");
+  ByteView out;
+  EXPECT_FALSE(cache.Lookup("k", &out));
+}
+
+TEST(CacheTest, ShardCountFollowsBudget) {
+  EXPECT_EQ(Cache(1 << 20).shards(), 1);
+  EXPECT_EQ(Cache(64LL << 20).shards(), 16);
+  EXPECT_EQ(Cache(16LL << 20).shards(), 4);
+  EXPECT_EQ(Cache(1 << 20, 3).shards(), 4);
+}
+
+TEST(CacheTest, ShardedCacheKeepsEveryKeyReachable) {
+  Cache cache(64LL << 20);
+  for (int i = 0; i < 1000; ++i) {
+    cache.Add(CacheType::kMain, "key-" + std::to_string(i), ByteView::Copy("v"));
+  }
+  ByteView out;
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(cache.Lookup("key-" + std::to_string(i), &out));
+  EXPECT_EQ(cache.Stats(CacheType::kMain).items, 1000);
+}
+
+}  // namespace
+}  // namespace groupcache::internal

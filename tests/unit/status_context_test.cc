@@ -1,0 +1,110 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "groupcache/context.h"
+#include "groupcache/status.h"
+
+namespace groupcache {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(StatusTest, OkAndErrors) {
+  Status ok;
+  EXPECT_TRUE(ok.ok());
+  EXPECT_EQ(ok.ToString(), "OK");
+  Status nf = NotFoundError("no key");
+  EXPECT_FALSE(nf.ok());
+  EXPECT_EQ(nf.code(), StatusCode::kNotFound);
+  EXPECT_EQ(nf.ToString(), "NotFound: no key");
+  EXPECT_EQ(StatusCodeName(StatusCode::kLoadFailed), "LoadFailed");
+}
+
+TEST(StatusTest, ResultHoldsValueOrError) {
+  Result<int> r = 7;
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 7);
+  Result<int> e = UnavailableError("down");
+  EXPECT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), StatusCode::kUnavailable);
+  Result<int> bad = Status();  // an OK status carries no value
+  EXPECT_EQ(bad.status().code(), StatusCode::kInternal);
+}
+
+TEST(ContextTest, BackgroundIsNeverDone) {
+  Context ctx;
+  EXPECT_FALSE(ctx.Done());
+  EXPECT_TRUE(ctx.Err().ok());
+  EXPECT_FALSE(ctx.deadline().has_value());
+}
+
+TEST(ContextTest, DeadlinePasses) {
+  Context ctx = Context::Background().WithDeadline(Clock::now() - 1ms);
+  EXPECT_TRUE(ctx.Done());
+  EXPECT_EQ(ctx.Err().code(), StatusCode::kDeadlineExceeded);
+  Context later = Context::Background().WithTimeout(1h);
+  EXPECT_FALSE(later.Done());
+}
+
+TEST(ContextTest, ChildKeepsEarlierDeadline) {
+  auto soon = Clock::now() + 1s;
+  Context parent = Context::Background().WithDeadline(soon);
+  Context child = parent.WithTimeout(1h);
+  EXPECT_EQ(*child.deadline(), soon);
+}
+
+TEST(ContextTest, CancelRunsCallbacksAndPropagatesToChildren) {
+  CancelSource root;
+  CancelSource child(root.context().WithTimeout(1h));
+  Context ctx = child.context();
+  std::atomic<int> calls{0};
+  auto reg = ctx.OnCancel([&] { ++calls; });
+  EXPECT_FALSE(ctx.Done());
+  root.Cancel();
+  EXPECT_TRUE(ctx.Done());
+  EXPECT_EQ(ctx.Err().code(), StatusCode::kCancelled);
+  EXPECT_EQ(calls.load(), 1);
+  root.Cancel();  // idempotent
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(ContextTest, RegistrationAfterCancelRunsInline) {
+  CancelSource src;
+  src.Cancel();
+  bool ran = false;
+  auto reg = src.context().OnCancel([&] { ran = true; });
+  EXPECT_TRUE(ran);
+}
+
+TEST(ContextTest, UnregisteredCallbackDoesNotRun) {
+  CancelSource src;
+  bool ran = false;
+  {
+    auto reg = src.context().OnCancel([&] { ran = true; });
+  }
+  src.Cancel();
+  EXPECT_FALSE(ran);
+}
+
+TEST(ContextTest, ChildStateMayDieWhileParentCancels) {
+  CancelSource root;
+  auto child = std::make_unique<CancelSource>(root.context());
+  Context kept = child->context();
+  child.reset();  // only `kept` holds the child state now
+  root.Cancel();
+  EXPECT_TRUE(kept.Done());
+}
+
+TEST(ContextTest, CancelFromAnotherThread) {
+  CancelSource src;
+  Context ctx = src.context();
+  std::thread t([&] { src.Cancel(); });
+  t.join();
+  EXPECT_TRUE(ctx.Done());
+}
+
+}  // namespace
+}  // namespace groupcache
