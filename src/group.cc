@@ -285,6 +285,14 @@ GroupStats Group::Stats() const {
 
 CacheStats Group::GetCacheStats(CacheType which) const { return cache_->Stats(which); }
 
+bool Group::LookupForPeer(std::string_view key, ByteView* out) {
+  if (!cache_->Lookup(key, out)) return false;
+  Bump(counters_->server_requests);
+  counters_->gets.Add();
+  counters_->cache_hits.Add();
+  return true;
+}
+
 Result<ByteView> Group::GetForPeer(const Context& ctx, std::string_view key) {
   Bump(counters_->server_requests);
   return Get(ctx, key);

@@ -114,7 +114,13 @@ class Group {
 
   // The server half of the peer protocol, for transports. Not for
   // application code.
-  // A peer asked for `key` (counts server_requests, then as Get).
+  // A peer asked for `key`: answers from the caches only, never loads, so
+  // a transport may call it on an I/O thread. On a hit counts
+  // server_requests, gets and cache_hits and returns true; on a miss counts
+  // nothing (the transport then calls GetForPeer on a worker thread).
+  bool LookupForPeer(std::string_view key, ByteView* out);
+  // A peer asked for `key` (counts server_requests, then as Get). May run
+  // the getter: never call it on an I/O thread.
   Result<ByteView> GetForPeer(const Context& ctx, std::string_view key);
   // A peer sent a value: store it in the main cache.
   void SetFromPeer(std::string_view key, const ByteView& value);

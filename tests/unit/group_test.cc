@@ -288,8 +288,15 @@ TEST_F(GroupTest, RemoveReportsEveryFailedPeerAfterTryingAll) {
 
 TEST_F(GroupTest, ServerSideEntryPoints) {
   auto g = MakeGroup(Counting());
+  ByteView v;
+  EXPECT_FALSE(g->LookupForPeer("k", &v));  // a miss counts nothing
+  EXPECT_EQ(g->Stats().server_requests, 0);
   ASSERT_TRUE(g->GetForPeer({}, "k").ok());
   EXPECT_EQ(g->Stats().server_requests, 1);
+  EXPECT_TRUE(g->LookupForPeer("k", &v));
+  EXPECT_EQ(v, "v:k");
+  EXPECT_EQ(g->Stats().server_requests, 2);
+  EXPECT_EQ(loads_.load(), 1);
   g->SetFromPeer("p", ByteView::Copy("pushed"));
   EXPECT_EQ(*g->Get({}, "p"), "pushed");
   g->RemoveFromPeer("p");
