@@ -83,9 +83,11 @@ int main() {
   std::printf("hit rate              %.2f%% (%lld cache hits)\n",
               100.0 * static_cast<double>(s.cache_hits) / static_cast<double>(s.gets),
               static_cast<long long>(s.cache_hits));
-  std::printf("loads entered         %lld, run after single-flight %lld (deduped %lld)\n",
-              static_cast<long long>(s.loads), static_cast<long long>(s.loads_deduped),
-              static_cast<long long>(s.loads - s.loads_deduped));
+  std::printf(
+      "loads entered         %lld, run after single-flight %lld (%lld shared another's load or "
+      "found it cached)\n",
+      static_cast<long long>(s.loads), static_cast<long long>(s.loads_deduped),
+      static_cast<long long>(s.loads - s.loads_deduped));
   std::printf(
       "main cache            %lld items, %lld bytes, %lld gets, %lld hits, %lld evictions\n",
       static_cast<long long>(main.items), static_cast<long long>(main.bytes),
