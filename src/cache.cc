@@ -24,15 +24,15 @@ Cache::Cache(int64_t cache_bytes, int shards)
   shard_budget_ = cache_bytes <= 0 ? 0 : cache_bytes / static_cast<int64_t>(shard_count_);
 }
 
-Cache::Shard& Cache::ShardFor(std::string_view key) {
-  if (shard_count_ == 1) return shards_[0];
-  // The top bits: the map inside the shard uses the low bits of the same
-  // hash family, so taking the high ones keeps the two choices independent.
-  size_t h = std::hash<std::string_view>{}(key);
-  return shards_[(h >> 56) & (shard_count_ - 1)];
+Cache::Shard& Cache::ShardFor(const HashedKey& key) {
+  // The top bits: the map inside the shard buckets by the same hash modulo
+  // a prime, which the low bits dominate, so the two choices stay
+  // independent.
+  return shards_[(key.hash >> 56) & (shard_count_ - 1)];
 }
 
-bool Cache::Lookup(std::string_view key, ByteView* out) {
+bool Cache::Lookup(std::string_view k, ByteView* out) {
+  const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   std::lock_guard lock(s.mu);
   ++s.main_counters.gets;
@@ -50,8 +50,9 @@ bool Cache::Lookup(std::string_view key, ByteView* out) {
   return false;
 }
 
-void Cache::Add(CacheType which, std::string_view key, const ByteView& value) {
+void Cache::Add(CacheType which, std::string_view k, const ByteView& value) {
   if (shard_budget_ <= 0) return;
+  const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   std::lock_guard lock(s.mu);
   (which == CacheType::kMain ? s.main : s.hot).Add(key, value);
@@ -63,7 +64,8 @@ void Cache::Add(CacheType which, std::string_view key, const ByteView& value) {
   }
 }
 
-void Cache::Remove(std::string_view key) {
+void Cache::Remove(std::string_view k) {
+  const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   std::lock_guard lock(s.mu);
   s.main.Remove(key);

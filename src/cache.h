@@ -67,7 +67,7 @@ class Cache {
     Counters hot_counters;
   };
 
-  Shard& ShardFor(std::string_view key);
+  Shard& ShardFor(const HashedKey& key);
 
   int64_t shard_budget_;
   size_t shard_count_;

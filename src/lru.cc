@@ -4,7 +4,7 @@
 
 namespace groupcache::internal {
 
-void Lru::Add(std::string_view key, ByteView value) {
+void Lru::Add(const HashedKey& key, ByteView value) {
   if (auto it = map_.find(key); it != map_.end()) {
     List::iterator e = it->second;
     bytes_ += static_cast<int64_t>(value.size()) - static_cast<int64_t>(e->value.size());
@@ -12,13 +12,13 @@ void Lru::Add(std::string_view key, ByteView value) {
     list_.splice(list_.begin(), list_, e);
     return;
   }
-  list_.push_front(Entry{std::string(key), std::move(value)});
+  list_.push_front(Entry{std::string(key.key), std::move(value)});
   Entry& e = list_.front();
   map_.emplace(std::string_view(e.key), list_.begin());
   bytes_ += static_cast<int64_t>(e.key.size() + e.value.size());
 }
 
-const ByteView* Lru::Get(std::string_view key) {
+const ByteView* Lru::Get(const HashedKey& key) {
   auto it = map_.find(key);
   if (it == map_.end()) return nullptr;
   List::iterator e = it->second;
@@ -30,7 +30,7 @@ const ByteView* Lru::Get(std::string_view key) {
   return &e->value;
 }
 
-bool Lru::Remove(std::string_view key) {
+bool Lru::Remove(const HashedKey& key) {
   auto it = map_.find(key);
   if (it == map_.end()) return false;
   Erase(it->second);

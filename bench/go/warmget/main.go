@@ -69,7 +69,12 @@ func main() {
 	testing.Init()
 	benchtime := flag.String("benchtime", "2s", "per-measurement duration or count (as go test -benchtime, e.g. 2s or 100000x)")
 	valueSize := flag.Int("value-size", 64, "size in bytes of each cached value")
+	mode := flag.String("mode", "all", "which measurements: all, 1 (one goroutine) or 2 (two goroutines, both variants)")
 	flag.Parse()
+	if *mode != "all" && *mode != "1" && *mode != "2" {
+		fmt.Fprintf(os.Stderr, "warmget: -mode must be all, 1 or 2, not %q\n", *mode)
+		os.Exit(2)
+	}
 	if err := flag.Set("test.benchtime", *benchtime); err != nil {
 		fmt.Fprintf(os.Stderr, "warmget: bad -benchtime %q: %v\n", *benchtime, err)
 		os.Exit(2)
@@ -136,19 +141,24 @@ func main() {
 	}
 
 	// (a) one goroutine, plain loop.
-	runtime.GOMAXPROCS(1)
-	r := testing.Benchmark(func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			get(b, keys[0])
-		}
-	})
-	emit("go_get_warm/threads:1", 1, r)
+	if *mode != "2" {
+		runtime.GOMAXPROCS(1)
+		r := testing.Benchmark(func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				get(b, keys[0])
+			}
+		})
+		emit("go_get_warm/threads:1", 1, r)
+	}
+	if *mode == "1" {
+		return
+	}
 
 	// (b) two goroutines, each reading its own distinct warm key.
 	// RunParallel starts SetParallelism(1) * GOMAXPROCS(2) = 2 goroutines.
 	runtime.GOMAXPROCS(2)
-	r = testing.Benchmark(func(b *testing.B) {
+	r := testing.Benchmark(func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetParallelism(1)
 		var next int32 = -1
