@@ -3,14 +3,21 @@
 //   groupcache-cli owner --hash mailgun|golang --replicas N --peers URL[,URL...] KEY...
 //     prints KEY<TAB>OWNER for each key, placing keys exactly as the Go ring
 //     does for the same peer list.
+//   groupcache-cli get|set|remove --peer URL --group G KEY [VALUE] [--ttl D]
+//     speaks the peer protocol to one node: get writes the value to stdout,
+//     set stores VALUE (expiring after D, e.g. 10s, 500ms, 2m), remove
+//     forgets the key. Exit 0 on success, 3 if the key was not found
+//     (message on stderr), 1 on any other error.
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "groupcache/hash_ring.h"
+#include "groupcache/http_pool.h"
 
 namespace {
 
@@ -25,6 +32,68 @@ int RunOwner(const std::string& hash, int replicas, const std::vector<std::strin
   groupcache::HashRing ring(options, peers);
   for (const std::string& key : keys) std::cout << key << '\t' << ring.Get(key) << '\n';
   return 0;
+}
+
+// "10s", "500ms", "2m", "1h"; false if malformed.
+bool ParseDuration(const std::string& text, std::chrono::nanoseconds* out) {
+  size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  std::string unit = text.substr(used);
+  if (n < 0) return false;
+  if (unit == "ms") {
+    *out = std::chrono::milliseconds(n);
+  } else if (unit == "s") {
+    *out = std::chrono::seconds(n);
+  } else if (unit == "m") {
+    *out = std::chrono::minutes(n);
+  } else if (unit == "h") {
+    *out = std::chrono::hours(n);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+int RunPeerCommand(const std::string& command, const std::string& peer, const std::string& group,
+                   const std::string& key, const std::string& value, const std::string& ttl,
+                   const std::string& hash) {
+  groupcache::HttpPoolOptions options;
+  groupcache::ParseRingAlgorithm(hash, &options.ring.algorithm);
+  groupcache::HttpClientPool clients(options);
+  auto client = clients.ClientFor(peer);
+  auto ctx = groupcache::Context::Background().WithTimeout(std::chrono::seconds(10));
+  groupcache::Status status;
+  if (command == "get") {
+    auto r = client->Get(ctx, group, key);
+    if (r.ok()) {
+      std::cout.write(r->data(), static_cast<std::streamsize>(r->size()));
+      std::cout.flush();
+      return 0;
+    }
+    status = r.status();
+  } else if (command == "set") {
+    groupcache::Time expire = groupcache::kNoExpiry;
+    if (!ttl.empty()) {
+      std::chrono::nanoseconds d{};
+      if (!ParseDuration(ttl, &d)) {
+        std::cerr << "groupcache-cli: bad --ttl '" << ttl << "' (want e.g. 10s, 500ms, 2m)\n";
+        return 2;
+      }
+      expire = groupcache::WallClock::now() +
+               std::chrono::duration_cast<groupcache::WallClock::duration>(d);
+    }
+    status = client->Set(ctx, group, key, groupcache::ByteView::Copy(value, expire));
+  } else {
+    status = client->Remove(ctx, group, key);
+  }
+  if (status.ok()) return 0;
+  std::cerr << "groupcache-cli " << command << ": " << status.ToString() << '\n';
+  return status.code() == groupcache::StatusCode::kNotFound ? 3 : 1;
 }
 
 }  // namespace
@@ -48,7 +117,35 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);  // keys follow; do not swallow them
   owner->add_option("keys", keys, "keys to place")->required();
 
+  std::string peer;
+  std::string group;
+  std::string key;
+  std::string value;
+  std::string ttl;
+  std::string peer_hash = "mailgun";
+  auto add_peer_command = [&](const std::string& name, const std::string& help, bool with_value) {
+    CLI::App* cmd = app.add_subcommand(name, help);
+    cmd->add_option("--peer", peer, "a node's URL, e.g. http://127.0.0.1:8080")->required();
+    cmd->add_option("--group", group, "group name")->required();
+    cmd->add_option("--hash", peer_hash, "escaping: mailgun (default) or golang")
+        ->check(CLI::IsMember({"mailgun", "golang"}));
+    cmd->add_option("key", key, "the key")->required();
+    if (with_value) {
+      cmd->add_option("value", value, "the value")->required();
+      cmd->add_option("--ttl", ttl, "expire after this long, e.g. 10s, 500ms, 2m");
+    }
+    return cmd;
+  };
+  CLI::App* get = add_peer_command("get", "read a key through a node", false);
+  CLI::App* set = add_peer_command("set", "store a key on a node (its main cache)", true);
+  CLI::App* remove = add_peer_command("remove", "remove a key from a node's caches", false);
+
   CLI11_PARSE(app, argc, argv);
   if (owner->parsed()) return RunOwner(hash, replicas, peers, keys);
+  for (CLI::App* cmd : {get, set, remove}) {
+    if (cmd->parsed()) {
+      return RunPeerCommand(cmd->get_name(), peer, group, key, value, ttl, peer_hash);
+    }
+  }
   return 2;
 }

@@ -1,0 +1,249 @@
+// groupcached: one node of a groupcache cluster.
+//
+// With a static peer list (every node is given the same list):
+//   groupcached --listen HOST:PORT [--self URL] --peers URL[,URL...]
+//               --group NAME --cache-bytes N
+//               --loader synthetic:SIZE[:DELAY_MS] | --loader dir:PATH
+//               [--hash mailgun|golang] [--replicas N] [--log-level L]
+//
+// As a Node that finds its peers through service discovery; its identity
+// comes from NODE_NAME, NODE_IP and GROUP_PORT (or the flags of the same
+// meaning), as in the reference:
+//   groupcached --discovery static --peers HOST:PORT,...   ...
+//   groupcached --discovery nats --nats-server nats://HOST:4222
+//               --nats-subject SUBJECT [--app-name NAME]    ...
+//
+// Serves the peer protocol, GET /metrics (Prometheus), GET /peers (JSON
+// array of the ring's peer URLs), GET /loads (JSON: loader calls per key on
+// this node) and GET /healthz. Stops cleanly on SIGTERM and SIGINT. A bad
+// setting or a discovery backend that cannot be reached at start is an
+// error message and exit status 2.
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "groupcache/discovery/static_provider.h"
+#include "groupcache/http_pool.h"
+#include "groupcache/metrics.h"
+#include "groupcache/node.h"
+#include "groupcache/registry.h"
+#include "loaders.h"
+#ifdef GROUPCACHE_HAVE_NATS
+#include "groupcache/discovery/nats_provider.h"
+#endif
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "groupcached: " << message << '\n';
+  return 2;
+}
+
+// The discovery settings as given on the command line (or environment).
+struct DiscoveryFlags {
+  std::string kind;  // "", "static" or "nats"
+  std::string node_name;
+  std::string node_ip;
+  int group_port = 0;
+  std::string nats_server;
+  std::string nats_subject;
+  std::string app_name = "groupcache";
+  std::string timeout;
+  std::string heartbeat;
+  std::string node_ttl;
+};
+
+groupcache::Result<std::unique_ptr<groupcache::discovery::ServiceDiscovery>> MakeDiscovery(
+    const DiscoveryFlags& flags, const std::vector<std::string>& peers,
+    const std::shared_ptr<groupcache::Logger>& logger) {
+  namespace discovery = groupcache::discovery;
+  discovery::Config config;
+  std::unique_ptr<discovery::Provider> provider;
+  if (flags.kind == "static") {
+    config.SetStringList(std::string(discovery::StaticProvider::kPeers), peers);
+    provider = std::make_unique<discovery::StaticProvider>();
+  } else if (flags.kind == "nats") {
+#ifdef GROUPCACHE_HAVE_NATS
+    using discovery::NatsProvider;
+    // Only what was given: the provider reports a missing required key by
+    // name, and applies its own defaults to the rest.
+    auto set = [&config](std::string_view key, const std::string& value) {
+      if (!value.empty()) config.SetString(std::string(key), value);
+    };
+    set(NatsProvider::kServer, flags.nats_server);
+    set(NatsProvider::kSubject, flags.nats_subject);
+    set(NatsProvider::kAppName, flags.app_name);
+    set(NatsProvider::kTimeout, flags.timeout);
+    set(NatsProvider::kHeartbeat, flags.heartbeat);
+    set(NatsProvider::kNodeTtl, flags.node_ttl);
+    provider = std::make_unique<NatsProvider>(logger);
+#else
+    return groupcache::InvalidArgumentError(
+        "--discovery nats: this groupcached was built without libnats");
+#endif
+  } else {
+    return groupcache::InvalidArgumentError("--discovery must be static or nats, not '" +
+                                            flags.kind + "'");
+  }
+  return std::make_unique<discovery::ServiceDiscovery>(std::move(provider), std::move(config));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"groupcached: a groupcache node"};
+  std::string listen;
+  std::string self;
+  std::vector<std::string> peers;
+  std::string group_name = "default";
+  int64_t cache_bytes = 64 << 20;
+  std::string loader_spec;
+  std::string hash = "mailgun";
+  int replicas = groupcache::HashRing::kDefaultReplicas;
+  std::string log_level = "info";
+  DiscoveryFlags disc;
+  app.add_option("--listen", listen,
+                 "HOST:PORT to serve on (with --discovery: where to bind, default "
+                 "NODE_IP:GROUP_PORT)");
+  app.add_option("--self", self, "this node's peer URL (default http://LISTEN)");
+  app.add_option("--peers", peers, "peer URLs, this node included")->delimiter(',');
+  app.add_option("--group", group_name, "group to serve");
+  app.add_option("--cache-bytes", cache_bytes, "cache budget of the group")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--loader", loader_spec, "synthetic:SIZE[:DELAY_MS] or dir:PATH")->required();
+  app.add_option("--hash", hash, "ring: mailgun (default) or golang (original groupcache)")
+      ->check(CLI::IsMember({"mailgun", "golang"}));
+  app.add_option("--replicas", replicas, "ring points per peer")->check(CLI::PositiveNumber);
+  app.add_option("--log-level", log_level, "debug, info, warn, error or off");
+  app.add_option("--discovery", disc.kind, "find peers through: static or nats")
+      ->check(CLI::IsMember({"static", "nats"}));
+  app.add_option("--node-name", disc.node_name, "this node's name (default NODE_IP)")
+      ->envname("NODE_NAME");
+  app.add_option("--node-ip", disc.node_ip, "address the peers reach this node at")
+      ->envname("NODE_IP");
+  app.add_option("--group-port", disc.group_port, "peer-protocol port")->envname("GROUP_PORT");
+  app.add_option("--nats-server", disc.nats_server, "nats://HOST:PORT[,...]")
+      ->envname("NATS_SERVER");
+  app.add_option("--nats-subject", disc.nats_subject, "NATS subject the nodes share")
+      ->envname("NATS_SUBJECT");
+  app.add_option("--app-name", disc.app_name, "application name (NATS connection name)")
+      ->envname("APP_NAME");
+  app.add_option("--discovery-timeout", disc.timeout, "wait for discovery answers (e.g. 1s)")
+      ->envname("DISCOVERY_TIMEOUT");
+  app.add_option("--nats-heartbeat", disc.heartbeat, "announce period (default 500ms)");
+  app.add_option("--nats-node-ttl", disc.node_ttl,
+                 "silence after which a node is gone (default 3 x heartbeat)");
+  CLI11_PARSE(app, argc, argv);
+
+  groupcache::LogLevel level = groupcache::LogLevel::kInfo;
+  if (!groupcache::ParseLogLevel(log_level, &level)) return Fail("bad --log-level " + log_level);
+  if (disc.kind.empty() && listen.empty()) return Fail("--listen or --discovery is required");
+
+  // Block the stop signals in every thread; main waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto logger = groupcache::NewDefaultLogger(level, "groupcached");
+  auto registry = std::make_shared<groupcache::Registry>(groupcache::RegistryOptions{logger});
+  groupcache::daemon::LoadCounter loads;
+  auto getter = groupcache::daemon::MakeLoader(loader_spec, &loads);
+  if (!getter.ok()) return Fail(getter.status().message());
+  auto group = registry->NewGroup(group_name, cache_bytes, *getter);
+  if (!group.ok()) return Fail(group.status().ToString());
+
+  groupcache::HttpPoolOptions options;
+  options.ring.replicas = replicas;
+  groupcache::ParseRingAlgorithm(hash, &options.ring.algorithm);
+
+  // Either a pool of our own with a fixed peer list, or a Node.
+  std::unique_ptr<groupcache::HttpPool> own_pool;
+  std::unique_ptr<groupcache::Node> node;
+  groupcache::HttpPool* pool = nullptr;
+  if (disc.kind.empty()) {
+    if (self.empty()) self = "http://" + listen;
+    auto started = groupcache::HttpPool::Start(registry.get(), self, listen, options);
+    if (!started.ok()) return Fail(started.status().ToString());
+    own_pool = std::move(*started);
+    own_pool->SetPeers(peers);
+    // The pool outlives every use by the registry: the picker is reset
+    // below before the pool goes.
+    registry->SetPeerPicker(std::shared_ptr<groupcache::PeerPicker>(own_pool.get(), [](auto*) {}));
+    pool = own_pool.get();
+  } else {
+    groupcache::NodeOptions node_options;
+    node_options.name = disc.node_name;
+    node_options.host = disc.node_ip;
+    node_options.port = disc.group_port;
+    if (!listen.empty()) {
+      size_t colon = listen.rfind(':');
+      node_options.listen_host = listen.substr(0, colon);
+      if (node_options.port == 0 && colon != std::string::npos) {
+        node_options.port = std::atoi(listen.c_str() + colon + 1);
+      }
+    }
+    if (node_options.port == 0) return Fail("GROUP_PORT (--group-port) is not set");
+    auto filled = groupcache::NodeOptionsFromEnv(node_options);
+    if (!filled.ok()) return Fail(filled.status().message());
+    node_options = *filled;
+    node_options.pool = options;
+    node_options.logger = logger;
+    node_options.registry = registry;
+    auto sd = MakeDiscovery(disc, peers, logger);
+    if (!sd.ok()) return Fail(sd.status().message());
+    auto started = groupcache::Node::Start(node_options, std::move(*sd));
+    if (!started.ok()) return Fail(started.status().ToString());
+    node = std::move(*started);
+    pool = &node->pool();
+    self = node->url();
+  }
+
+  pool->AddHandler("GET", "/metrics", [&registry, pool](const groupcache::HttpRequest&) {
+    std::string extra =
+        "# HELP groupcache_peers Peers on this node's hash ring, itself included.\n"
+        "# TYPE groupcache_peers gauge\n"
+        "groupcache_peers " +
+        std::to_string(pool->Peers().size()) + "\n";
+    return groupcache::HttpResponse{200, "text/plain; version=0.0.4",
+                                    groupcache::RenderPrometheus(*registry, extra)};
+  });
+  pool->AddHandler("GET", "/peers", [pool](const groupcache::HttpRequest&) {
+    std::vector<std::string> urls = pool->Peers();
+    std::sort(urls.begin(), urls.end());
+    return groupcache::HttpResponse{200, "application/json", nlohmann::json(urls).dump() + "\n"};
+  });
+  pool->AddHandler("GET", "/loads", [&loads](const groupcache::HttpRequest&) {
+    return groupcache::HttpResponse{200, "application/json", loads.Json()};
+  });
+  pool->AddHandler("GET", "/healthz", [](const groupcache::HttpRequest&) {
+    return groupcache::HttpResponse{200, "text/plain", "ok\n"};
+  });
+
+  logger->Info("listening", {{"port", std::to_string(pool->port())},
+                             {"self", self},
+                             {"group", group_name},
+                             {"hash", hash},
+                             {"discovery", disc.kind.empty() ? "none" : disc.kind}});
+  std::fprintf(stderr, "listening on port %d as %s\n", pool->port(), self.c_str());
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  logger->Info("stopping", {{"signal", std::to_string(signal_number)}});
+  if (node) {
+    if (groupcache::Status s = node->Stop(); !s.ok())
+      logger->Warn("stop", {{"error", s.ToString()}});
+  } else {
+    registry->SetPeerPicker(nullptr);
+    own_pool->Shutdown(std::chrono::milliseconds(5000));
+  }
+  return 0;
+}

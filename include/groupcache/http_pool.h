@@ -1,0 +1,166 @@
+// HttpPool: the HTTP/1.1 peer transport. It is this process's PeerPicker
+// (a ring of peer URLs, replaceable at run time) and it serves the peer
+// protocol (GET, PUT, DELETE under the base path) to the other peers,
+// byte-compatible with the Go nodes.
+//
+// Threads: `io_threads` run the server's connections and the clients'
+// requests (Asio, one coroutine per connection). A getter never runs on
+// them: a peer request that misses the cache is handed to a bounded pool of
+// `worker_threads` (or, for a key another peer owns, of `forward_threads`);
+// a hit is answered directly. Client calls (PeerClient
+// methods) block the calling thread until the answer, the caller's
+// deadline, or its cancellation, whichever comes first.
+//
+// Wire compatibility: with RingAlgorithm::kMailgun (default) keys are
+// escaped like Go's url.PathEscape (mailgun/Tochemey nodes); with kGolang
+// like url.QueryEscape and the ring is CRC-32 (original golang/groupcache
+// nodes). The server decodes %XX escapes only, as Go's does, so '+' stays
+// '+'. Status codes: 200 value, 400 malformed request, 404 unknown group or
+// key not found, 405 other methods, 413 body too large, 414 key too long,
+// 503 getter failed or workers overloaded.
+//
+// Thread-safe. Shutdown (or the destructor) stops accepting, lets requests
+// in flight finish within the timeout, and joins every thread.
+//
+// Example:
+//   Registry registry;
+//   auto pool = HttpPool::Start(&registry, "http://10.0.0.1:8080", "0.0.0.0:8080", {});
+//   if (!pool.ok()) return pool.status();
+//   (*pool)->SetPeers({"http://10.0.0.1:8080", "http://10.0.0.2:8080"});
+//   registry.SetPeerPicker(std::shared_ptr<PeerPicker>(pool->get(), [](auto*) {}));
+
+#ifndef GROUPCACHE_HTTP_POOL_H_
+#define GROUPCACHE_HTTP_POOL_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "groupcache/hash_ring.h"
+#include "groupcache/logger.h"
+#include "groupcache/peers.h"
+#include "groupcache/registry.h"
+#include "groupcache/status.h"
+
+namespace groupcache {
+
+struct HttpPoolOptions {
+  // Where the peer protocol lives; must start and end with '/'.
+  std::string base_path = "/_groupcache/";
+  // The ring: algorithm (and with it the key escaping), replicas, hash.
+  RingOptions ring;
+
+  int io_threads = 1;
+  // Threads that run loads for peers, and how many such requests may wait
+  // for one before the server answers 503.
+  int worker_threads = 4;
+  int worker_queue_limit = 1024;
+  // Threads that serve GETs for keys another peer owns (a client that
+  // asked the wrong node): they only wait for that peer, so they are kept
+  // apart from the loads (see the server).
+  int forward_threads = 16;
+
+  // Limits. A request over one of them gets its status code and is not
+  // processed further.
+  size_t max_key_bytes = size_t{64} << 10;   // 414
+  size_t max_body_bytes = size_t{64} << 20;  // 413 (server), error (client)
+  // Room for a maximal key, escaped (up to 3 bytes per byte), in the
+  // request line.
+  size_t max_header_bytes = size_t{256} << 10;       // 431
+  int max_connections = 1024;                        // further connections are closed
+  std::chrono::milliseconds idle_timeout{60000};     // keep-alive idle
+  std::chrono::milliseconds request_timeout{10000};  // read/write of one request,
+                                                     // and the client default
+  // Idle keep-alive connections kept per peer by the client.
+  int client_pool_size = 64;
+
+  // Null: the registry's logger.
+  std::shared_ptr<Logger> logger;
+};
+
+// A request for an extra endpoint (AddHandler).
+struct HttpRequest {
+  std::string method;
+  std::string path;   // decoded, without the query
+  std::string query;  // raw, without '?'
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+class HttpPool final : public PeerPicker {
+ public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+  // Binds `listen` ("HOST:PORT"; port 0 picks a free one) and starts
+  // serving. `registry` must outlive the pool. `self` is this process's
+  // peer URL, as the other peers list it. Errors: InvalidArgument (bad
+  // option, bad address), Unavailable (cannot bind).
+  static Result<std::unique_ptr<HttpPool>> Start(Registry* registry, std::string self,
+                                                 const std::string& listen,
+                                                 HttpPoolOptions options);
+
+  ~HttpPool() override;
+  HttpPool(const HttpPool&) = delete;
+  HttpPool& operator=(const HttpPool&) = delete;
+
+  // Replaces the peer set (self is added if missing). Requests in flight
+  // finish with the peers they started with.
+  void SetPeers(std::vector<std::string> peers);
+  std::vector<std::string> Peers() const;
+  std::string Owner(std::string_view key) const;
+
+  std::shared_ptr<PeerClient> PickPeer(std::string_view key) override;
+  std::vector<std::shared_ptr<PeerClient>> GetAll() override;
+
+  // A client for any peer URL, outside the ring (tools use it).
+  std::shared_ptr<PeerClient> ClientFor(const std::string& url);
+
+  // Serves `method path` (exact path, outside the base path) with `handler`,
+  // which runs on a worker thread. Call before traffic arrives.
+  void AddHandler(const std::string& method, const std::string& path, Handler handler);
+
+  const std::string& self() const;
+  // The bound port.
+  int port() const;
+
+  // Stops accepting, waits up to `timeout` for requests in flight, then
+  // closes everything and joins the threads. Idempotent.
+  void Shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+  class Impl;
+
+ private:
+  explicit HttpPool(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A standalone client side, for tools that talk to a cluster without
+// serving: owns its own I/O thread.
+class HttpClientPool {
+ public:
+  explicit HttpClientPool(const HttpPoolOptions& options = {});
+  ~HttpClientPool();
+  HttpClientPool(const HttpClientPool&) = delete;
+  HttpClientPool& operator=(const HttpClientPool&) = delete;
+
+  std::shared_ptr<PeerClient> ClientFor(const std::string& url);
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace groupcache
+
+#endif  // GROUPCACHE_HTTP_POOL_H_

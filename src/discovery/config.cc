@@ -1,0 +1,279 @@
+#include "groupcache/discovery/config.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <utility>
+
+namespace groupcache::discovery {
+namespace {
+
+constexpr std::string_view kPrefix = "discovery config: ";
+
+Status Missing(std::string_view key) {
+  return InvalidArgumentError(std::string(kPrefix) + "missing key \"" + std::string(key) + "\"");
+}
+
+Status WrongType(std::string_view key, const Config::Value& value, std::string_view want) {
+  std::string m(kPrefix);
+  m += "key \"" + std::string(key) + "\" is a";
+  // "an int64", "a string": the article follows the type name.
+  std::string_view have = TypeName(value);
+  if (have.front() == 'i') m += 'n';
+  m += ' ';
+  m += have;
+  m += ", want ";
+  m += want;
+  return InvalidArgumentError(std::move(m));
+}
+
+// A string that does not parse as the wanted type: keep the parser's reason,
+// which quotes the text.
+Status Unparsable(std::string_view key, std::string_view want, const Status& why) {
+  return InvalidArgumentError(std::string(kPrefix) + "key \"" + std::string(key) +
+                              "\" is a string, want " + std::string(want) + ": " + why.message());
+}
+
+// Shared shape of every getter: exact type, else a string parsed by `parse`.
+template <typename T, typename Parse>
+Result<T> Get(const Config& config, std::string_view key, std::string_view want, Parse parse) {
+  const Config::Value* v = config.Find(key);
+  if (v == nullptr) return Missing(key);
+  if (const T* exact = std::get_if<T>(v)) return *exact;
+  if (const std::string* s = std::get_if<std::string>(v)) {
+    Result<T> parsed = parse(*s);
+    if (!parsed.ok()) return Unparsable(key, want, parsed.status());
+    return parsed;
+  }
+  return WrongType(key, *v, want);
+}
+
+std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+void Config::Set(std::string key, Value value) { values_[std::move(key)] = std::move(value); }
+
+bool Config::Has(std::string_view key) const { return values_.find(key) != values_.end(); }
+
+bool Config::Erase(std::string_view key) {
+  auto it = values_.find(key);
+  if (it == values_.end()) return false;
+  values_.erase(it);
+  return true;
+}
+
+const Config::Value* Config::Find(std::string_view key) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Config::Keys() const {
+  std::vector<std::string> keys;
+  keys.reserve(values_.size());
+  for (const auto& [k, v] : values_) keys.push_back(k);
+  return keys;
+}
+
+Result<std::string> Config::GetString(std::string_view key) const {
+  const Value* v = Find(key);
+  if (v == nullptr) return Missing(key);
+  if (const std::string* s = std::get_if<std::string>(v)) return *s;
+  return WrongType(key, *v, "string");
+}
+
+Result<int64_t> Config::GetInt(std::string_view key) const {
+  return Get<int64_t>(*this, key, "int64", ParseInt);
+}
+
+Result<bool> Config::GetBool(std::string_view key) const {
+  return Get<bool>(*this, key, "bool", ParseBool);
+}
+
+Result<double> Config::GetDouble(std::string_view key) const {
+  // An integer is a fine double ("ratio": 1); the reverse would lose data.
+  if (const Value* v = Find(key)) {
+    if (const int64_t* i = std::get_if<int64_t>(v)) return static_cast<double>(*i);
+  }
+  return Get<double>(*this, key, "double", ParseDouble);
+}
+
+Result<Duration> Config::GetDuration(std::string_view key) const {
+  return Get<Duration>(*this, key, "duration", ParseDuration);
+}
+
+Result<StringList> Config::GetStringList(std::string_view key) const {
+  return Get<StringList>(*this, key, "string list", [](std::string_view s) -> Result<StringList> {
+    return ParseStringList(s);
+  });
+}
+
+Result<std::string> Config::GetStringOr(std::string_view key, std::string fallback) const {
+  return Has(key) ? GetString(key) : Result<std::string>(std::move(fallback));
+}
+Result<int64_t> Config::GetIntOr(std::string_view key, int64_t fallback) const {
+  return Has(key) ? GetInt(key) : Result<int64_t>(fallback);
+}
+Result<bool> Config::GetBoolOr(std::string_view key, bool fallback) const {
+  return Has(key) ? GetBool(key) : Result<bool>(fallback);
+}
+Result<double> Config::GetDoubleOr(std::string_view key, double fallback) const {
+  return Has(key) ? GetDouble(key) : Result<double>(fallback);
+}
+Result<Duration> Config::GetDurationOr(std::string_view key, Duration fallback) const {
+  return Has(key) ? GetDuration(key) : Result<Duration>(fallback);
+}
+Result<StringList> Config::GetStringListOr(std::string_view key, StringList fallback) const {
+  return Has(key) ? GetStringList(key) : Result<StringList>(std::move(fallback));
+}
+
+std::string_view TypeName(const Config::Value& value) {
+  switch (value.index()) {
+    case 0: return "string";
+    case 1: return "int64";
+    case 2: return "bool";
+    case 3: return "double";
+    case 4: return "duration";
+    case 5: return "string list";
+    default: return "unknown";
+  }
+}
+
+Result<Duration> ParseDuration(std::string_view text) {
+  // Go's time.ParseDuration, accumulated in long double nanoseconds so that
+  // "1.5h" and "0.1s" come out exact enough, then range-checked.
+  auto bad = [&] {
+    return InvalidArgumentError("bad duration " + Quote(text) +
+                                " (want e.g. \"500ms\", \"2s\", \"1m30s\")");
+  };
+  std::string_view s = text;
+  bool negative = false;
+  if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
+    negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "0") return Duration(0);
+  if (s.empty()) return bad();
+  long double total = 0;
+  while (!s.empty()) {
+    size_t i = 0;
+    while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
+    std::string_view number = s.substr(0, i);
+    if (number.empty() || number == "." || number.find('.') != number.rfind('.')) return bad();
+    s.remove_prefix(i);
+    size_t u = 0;
+    while (u < s.size() && !((s[u] >= '0' && s[u] <= '9') || s[u] == '.')) ++u;
+    std::string_view unit = s.substr(0, u);
+    s.remove_prefix(u);
+    long double scale = 0;
+    if (unit == "ns") {
+      scale = 1;
+    } else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {  // µs, μs
+      scale = 1e3L;
+    } else if (unit == "ms") {
+      scale = 1e6L;
+    } else if (unit == "s") {
+      scale = 1e9L;
+    } else if (unit == "m") {
+      scale = 60e9L;
+    } else if (unit == "h") {
+      scale = 3600e9L;
+    } else {
+      return bad();
+    }
+    std::string digits(number);
+    char* end = nullptr;
+    errno = 0;
+    long double value = std::strtold(digits.c_str(), &end);
+    if (errno != 0 || end != digits.c_str() + digits.size()) return bad();
+    total += value * scale;
+  }
+  if (total > static_cast<long double>(std::numeric_limits<int64_t>::max())) return bad();
+  auto nanos = static_cast<int64_t>(std::llround(total));
+  return Duration(negative ? -nanos : nanos);
+}
+
+Result<bool> ParseBool(std::string_view text) {
+  if (text == "1" || text == "t" || text == "T" || text == "TRUE" || text == "true" ||
+      text == "True") {
+    return true;
+  }
+  if (text == "0" || text == "f" || text == "F" || text == "FALSE" || text == "false" ||
+      text == "False") {
+    return false;
+  }
+  return InvalidArgumentError("bad bool " + Quote(text) + " (want true or false)");
+}
+
+Result<int64_t> ParseInt(std::string_view text) {
+  std::string_view s = text;
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+    return InvalidArgumentError("bad integer " + Quote(text));
+  }
+  return value;
+}
+
+Result<double> ParseDouble(std::string_view text) {
+  std::string s(text);
+  char* end = nullptr;
+  errno = 0;
+  double value = std::strtod(s.c_str(), &end);
+  if (s.empty() || errno != 0 || end != s.c_str() + s.size() || !std::isfinite(value)) {
+    return InvalidArgumentError("bad number " + Quote(text));
+  }
+  return value;
+}
+
+StringList ParseStringList(std::string_view text) {
+  StringList out;
+  while (true) {
+    size_t comma = text.find(',');
+    std::string_view item = Trim(text.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::string FormatDuration(Duration d) {
+  // Go's Duration.String, simplified: sub-second values in the largest unit
+  // that keeps them >= 1, longer ones as [h][m]s with a decimal fraction.
+  int64_t ns = d.count();
+  std::string sign = ns < 0 ? "-" : "";
+  // The magnitude as unsigned, so that INT64_MIN does not overflow.
+  uint64_t u = ns < 0 ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
+  if (u == 0) return "0s";
+  auto fraction = [](uint64_t whole, uint64_t rest, uint64_t unit) {
+    std::string out = std::to_string(whole);
+    if (rest == 0) return out;
+    std::string digits = std::to_string(unit + rest).substr(1);  // zero-padded
+    while (!digits.empty() && digits.back() == '0') digits.pop_back();
+    return out + "." + digits;
+  };
+  if (u < 1000) return sign + std::to_string(u) + "ns";
+  if (u < 1000000) return sign + fraction(u / 1000, u % 1000, 1000) + "us";
+  if (u < 1000000000) return sign + fraction(u / 1000000, u % 1000000, 1000000) + "ms";
+  uint64_t seconds = u / 1000000000;
+  std::string s = fraction(seconds % 60, u % 1000000000, 1000000000) + "s";
+  uint64_t minutes = seconds / 60;
+  if (minutes == 0) return sign + s;
+  s = std::to_string(minutes % 60) + "m" + s;
+  uint64_t hours = minutes / 60;
+  if (hours == 0) return sign + s;
+  return sign + std::to_string(hours) + "h" + s;
+}
+
+}  // namespace groupcache::discovery

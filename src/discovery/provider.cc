@@ -1,0 +1,120 @@
+#include "groupcache/discovery/provider.h"
+
+#include <cassert>
+#include <string>
+#include <utility>
+
+namespace groupcache::discovery {
+namespace {
+
+std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string Node::Address() const {
+  // Like Go's net.JoinHostPort: an IPv6 literal needs brackets, or the port
+  // would read as one more group of the address.
+  std::string out;
+  if (host.find(':') != std::string::npos) {
+    out = "[" + host + "]";
+  } else {
+    out = host;
+  }
+  return out + ":" + std::to_string(port);
+}
+
+std::string Node::PeerUrl() const { return "http://" + Address(); }
+
+Result<Node> ParseNodeAddress(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return InvalidArgumentError("bad node address " + Quote(text) + ": " + std::string(why) +
+                                " (want host:port or http://host:port)");
+  };
+  std::string_view s = text;
+  if (size_t scheme = s.find("://"); scheme != std::string_view::npos) {
+    if (s.substr(0, scheme) != "http") return bad("scheme is not http");
+    s.remove_prefix(scheme + 3);
+    if (!s.empty() && s.back() == '/') s.remove_suffix(1);
+  }
+  if (s.find('/') != std::string_view::npos) return bad("has a path");
+  std::string_view host;
+  std::string_view port;
+  if (!s.empty() && s.front() == '[') {
+    size_t close = s.find(']');
+    if (close == std::string_view::npos) return bad("unclosed '['");
+    host = s.substr(1, close - 1);
+    std::string_view rest = s.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') return bad("no port");
+    port = rest.substr(1);
+  } else {
+    size_t colon = s.rfind(':');
+    if (colon == std::string_view::npos) return bad("no port");
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return bad("IPv6 host needs [brackets]");
+  }
+  if (host.empty()) return bad("no host");
+  if (!AllDigits(port) || port.size() > 5) return bad("port is not a number in 1..65535");
+  int p = std::stoi(std::string(port));
+  if (p < 1 || p > 65535) return bad("port is not a number in 1..65535");
+  Node node{"", std::string(host), p};
+  node.name = node.Address();
+  return node;
+}
+
+Status ValidateNode(const Node& node, std::string_view what) {
+  if (node.host.empty()) return InvalidArgumentError(std::string(what) + ": empty host");
+  if (node.port < 1 || node.port > 65535) {
+    return InvalidArgumentError(std::string(what) + ": port " + std::to_string(node.port) +
+                                " is not in 1..65535");
+  }
+  return Status::Ok();
+}
+
+std::string_view KindName(Event::Kind kind) {
+  switch (kind) {
+    case Event::Kind::kAdded: return "added";
+    case Event::Kind::kRemoved: return "removed";
+    case Event::Kind::kModified: return "modified";
+  }
+  return "unknown";
+}
+
+void SetSelf(Config& config, const Node& self) {
+  config.SetString(std::string(kSelfName), self.name.empty() ? self.host : self.name);
+  config.SetString(std::string(kSelfHost), self.host);
+  config.SetInt(std::string(kSelfPort), self.port);
+}
+
+Result<Node> GetSelf(const Config& config) {
+  Result<std::string> host = config.GetString(kSelfHost);
+  if (!host.ok()) return host.status();
+  if (host->empty()) {
+    return InvalidArgumentError("discovery config: key \"" + std::string(kSelfHost) +
+                                "\" is empty");
+  }
+  Result<int64_t> port = config.GetInt(kSelfPort);
+  if (!port.ok()) return port.status();
+  if (*port < 1 || *port > 65535) {
+    return InvalidArgumentError("discovery config: key \"" + std::string(kSelfPort) + "\" is " +
+                                std::to_string(*port) + ", want a port in 1..65535");
+  }
+  Result<std::string> name = config.GetStringOr(kSelfName, *host);
+  if (!name.ok()) return name.status();
+  return Node{name->empty() ? *host : *name, *host, static_cast<int>(*port)};
+}
+
+ServiceDiscovery::ServiceDiscovery(std::unique_ptr<Provider> provider, Config config)
+    : provider_(std::move(provider)), config_(std::move(config)) {
+  assert(provider_ != nullptr);
+}
+
+}  // namespace groupcache::discovery

@@ -1,0 +1,41 @@
+// The HTTP client side of the peer protocol: a PeerClient per peer URL,
+// with a keep-alive connection pool, on an I/O thread the ClientIo owns.
+
+#ifndef GROUPCACHE_SRC_TRANSPORT_HTTP_CLIENT_H_
+#define GROUPCACHE_SRC_TRANSPORT_HTTP_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "groupcache/http_pool.h"
+#include "groupcache/peers.h"
+
+namespace groupcache::internal {
+
+// One I/O thread that runs every client request of a pool. Clients are
+// blocking: the calling thread waits while the request runs here. A single
+// thread keeps each connection's state single-threaded without strands;
+// peer requests are short and few next to cache hits.
+class ClientIo {
+ public:
+  explicit ClientIo(const HttpPoolOptions& options);
+  ~ClientIo();
+  ClientIo(const ClientIo&) = delete;
+  ClientIo& operator=(const ClientIo&) = delete;
+
+  // A client for `url` ("http://host:port"). Clients stay usable after the
+  // ClientIo is gone (they then fail with Unavailable).
+  std::shared_ptr<PeerClient> NewClient(const std::string& url);
+
+  // Stops the thread; requests in flight fail with Unavailable.
+  void Stop();
+
+  class Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace groupcache::internal
+
+#endif  // GROUPCACHE_SRC_TRANSPORT_HTTP_CLIENT_H_

@@ -1,0 +1,351 @@
+// The HTTP server and the HttpPool around it. Beast/Asio lives here and in
+// http_client.cc only.
+
+#include <atomic>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "escape.h"
+#include "groupcache/http_pool.h"
+#include "groupcache/ring_peer_picker.h"
+#include "http_client.h"
+#include "peer_handler.h"
+
+namespace groupcache {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using internal::PeerHandler;
+using internal::PeerReply;
+
+class HttpPool::Impl {
+ public:
+  Impl(Registry* registry, std::string self, HttpPoolOptions options)
+      : options_(std::move(options)),
+        logger_(options_.logger ? options_.logger : registry->logger()),
+        self_(std::move(self)),
+        handler_(registry, options_, logger_.get()),
+        clients_(options_),
+        picker_(self_, options_.ring,
+                [this](const std::string& url) { return clients_.NewClient(url); }),
+        workers_(static_cast<size_t>(options_.worker_threads)),
+        forwarders_(static_cast<size_t>(options_.forward_threads)),
+        acceptor_(io_) {}
+
+  ~Impl() { Shutdown(std::chrono::milliseconds(0)); }
+
+  Status Listen(const std::string& listen) {
+    size_t colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+      return InvalidArgumentError("listen address must be HOST:PORT, not '" + listen + "'");
+    }
+    std::string host = listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    int port = 0;
+    try {
+      port = std::stoi(listen.substr(colon + 1));
+    } catch (const std::exception&) {
+      port = -1;
+    }
+    if (port < 0 || port > 65535) return InvalidArgumentError("bad port in '" + listen + "'");
+    beast::error_code ec;
+    auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+    if (ec) return InvalidArgumentError("bad listen host '" + host + "': " + ec.message());
+    tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+    if (acceptor_.open(endpoint.protocol(), ec); ec) return Bind(listen, ec);
+    if (acceptor_.set_option(asio::socket_base::reuse_address(true), ec); ec) {
+      return Bind(listen, ec);
+    }
+    if (acceptor_.bind(endpoint, ec); ec) return Bind(listen, ec);
+    if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec)
+      return Bind(listen, ec);
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(io_, Accept(), asio::detached);
+    for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
+    return {};
+  }
+
+  void Shutdown(std::chrono::milliseconds timeout) {
+    std::lock_guard lock(shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    asio::post(io_, [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
+    // Let requests in flight finish; idle keep-alive connections are simply
+    // dropped with the io_context.
+    auto end = Clock::now() + timeout;
+    while (in_flight_.load() > 0 && Clock::now() < end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    io_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    workers_.stop();
+    workers_.join();
+    forwarders_.stop();
+    forwarders_.join();
+    clients_.Stop();
+  }
+
+  void AddHandler(const std::string& method, const std::string& path, Handler handler) {
+    std::lock_guard lock(handlers_mu_);
+    handlers_[method + " " + path] = std::move(handler);
+  }
+
+  const HttpPoolOptions options_;
+  const std::shared_ptr<Logger> logger_;
+  const std::string self_;
+  PeerHandler handler_;
+  internal::ClientIo clients_;
+  RingPeerPicker picker_;
+  int port_ = 0;
+
+ private:
+  static Status Bind(const std::string& listen, const beast::error_code& ec) {
+    return UnavailableError("cannot listen on " + listen + ": " + ec.message());
+  }
+
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      beast::error_code ec;
+      tcp::socket socket =
+          co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+        logger_->Warn("accept failed", {{"error", ec.message()}});
+        continue;
+      }
+      if (connections_.load() >= options_.max_connections) {
+        logger_->Warn("connection limit reached; closing a new connection",
+                      {{"limit", std::to_string(options_.max_connections)}});
+        socket.close(ec);
+        continue;
+      }
+      ++connections_;
+      asio::co_spawn(io_, Session(beast::tcp_stream(std::move(socket))),
+                     [this](const std::exception_ptr& e) {
+                       --connections_;
+                       if (e) logger_->Error("connection ended with an exception");
+                     });
+    }
+  }
+
+  // One coroutine per connection: read, handle, write, with a timeout on
+  // every read and write.
+  asio::awaitable<void> Session(beast::tcp_stream stream) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      beast::error_code ec;
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+      parser.body_limit(options_.max_body_bytes);
+      stream.expires_after(options_.idle_timeout);
+      co_await http::async_read_header(stream, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+          ec == asio::error::operation_aborted) {
+        break;
+      }
+      PeerReply reply;
+      bool close = false;
+      if (ec) {
+        if (ec == http::error::header_limit) {
+          reply = PeerHandler::Error(431, "header too large");
+        } else if (ec == http::error::body_limit) {  // a Content-Length over the limit
+          reply = PeerHandler::Error(
+              413, "body over the limit of " + std::to_string(options_.max_body_bytes) + " bytes");
+        } else {
+          reply = PeerHandler::Error(400, "bad request");
+        }
+        close = true;
+      } else {
+        stream.expires_after(options_.request_timeout);
+        co_await http::async_read(stream, buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == http::error::body_limit) {
+          reply = PeerHandler::Error(
+              413, "body over the limit of " + std::to_string(options_.max_body_bytes) + " bytes");
+          close = true;
+        } else if (ec) {
+          break;  // a slow or vanished client: nothing to answer
+        } else {
+          ++in_flight_;
+          reply = co_await Dispatch(parser.get());
+          --in_flight_;
+          close = !parser.get().keep_alive();
+        }
+      }
+      http::response<http::string_body> response{static_cast<http::status>(reply.status), 11};
+      response.set(http::field::server, "groupcache-cpp");
+      if (!reply.content_type.empty()) response.set(http::field::content_type, reply.content_type);
+      if (reply.status == 405) response.set(http::field::allow, "GET, PUT, DELETE");
+      response.body() = std::move(reply.body);
+      response.keep_alive(!close);
+      response.prepare_payload();
+      stream.expires_after(options_.request_timeout);
+      co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || close) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::awaitable<PeerReply> Dispatch(const http::request<http::string_body>& request) {
+    std::string_view target = request.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    std::string_view method = request.method_string();
+    // What must run on a worker thread. A named variable rather than a
+    // lambda handed to a helper coroutine: g++ 12 destroys a by-value
+    // coroutine argument built from a temporary twice.
+    std::function<PeerReply()> job;
+    bool forward = false;
+    if (path.substr(0, options_.base_path.size()) == options_.base_path) {
+      auto pending = std::make_shared<PeerHandler::Pending>();
+      std::optional<PeerReply> reply = handler_.Handle(method, path, request.body(), pending.get());
+      if (reply) co_return std::move(*reply);
+      forward = picker_.Owner(pending->key) != self_;
+      job = [this, pending] {
+        Context ctx = Context::Background().WithTimeout(options_.request_timeout);
+        return handler_.Load(ctx, *pending);
+      };
+    } else {
+      Handler handler;
+      {
+        std::lock_guard lock(handlers_mu_);
+        auto it = handlers_.find(std::string(method) + " " + std::string(path));
+        if (it != handlers_.end()) handler = it->second;
+      }
+      if (!handler) co_return PeerHandler::Error(404, "404 page not found");
+      auto req = std::make_shared<HttpRequest>();
+      req->method = std::string(method);
+      req->path = std::string(path);
+      if (size_t q = target.find('?'); q != std::string_view::npos) {
+        req->query = std::string(target.substr(q + 1));
+      }
+      req->body = request.body();
+      job = [handler = std::move(handler), req] {
+        HttpResponse r = handler(*req);
+        return PeerReply{r.status, std::move(r.content_type), std::move(r.body)};
+      };
+    }
+
+    // Hop to a worker thread and back: a getter must never block an I/O
+    // thread. A key another peer owns goes to the forwarders, which only
+    // wait for that peer: were they the same threads as the loads, nodes
+    // forwarding to each other could fill each other's workers with
+    // requests that wait on one another until their timeouts.
+    std::atomic<int>& queued = forward ? forward_queued_ : queued_;
+    int threads = forward ? options_.forward_threads : options_.worker_threads;
+    if (queued.fetch_add(1) >= options_.worker_queue_limit + threads) {
+      --queued;
+      co_return PeerHandler::Error(503, "overloaded: too many loads waiting");
+    }
+    auto io_executor = co_await asio::this_coro::executor;
+    if (forward) {
+      co_await asio::post(asio::bind_executor(forwarders_.get_executor(), asio::use_awaitable));
+    } else {
+      co_await asio::post(asio::bind_executor(workers_.get_executor(), asio::use_awaitable));
+    }
+    PeerReply reply;
+    try {
+      reply = job();
+    } catch (const std::exception& e) {
+      reply = PeerHandler::Error(500, std::string("handler threw: ") + e.what());
+    }
+    --queued;
+    co_await asio::post(asio::bind_executor(io_executor, asio::use_awaitable));
+    co_return reply;
+  }
+
+  asio::io_context io_;
+  asio::thread_pool workers_;
+  asio::thread_pool forwarders_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<int> connections_{0};
+  std::atomic<int> in_flight_{0};
+  std::atomic<int> queued_{0};
+  std::atomic<int> forward_queued_{0};
+  std::mutex handlers_mu_;
+  std::map<std::string, Handler> handlers_;  // GUARDED_BY(handlers_mu_)
+  std::mutex shutdown_mu_;
+  bool shut_down_ = false;
+};
+
+Result<std::unique_ptr<HttpPool>> HttpPool::Start(Registry* registry, std::string self,
+                                                  const std::string& listen,
+                                                  HttpPoolOptions options) {
+  if (registry == nullptr) return InvalidArgumentError("HttpPool: null registry");
+  if (options.base_path.empty() || options.base_path.front() != '/' ||
+      options.base_path.back() != '/') {
+    return InvalidArgumentError("base_path must start and end with '/': " + options.base_path);
+  }
+  if (options.worker_threads < 1 || options.io_threads < 1 || options.forward_threads < 1) {
+    return InvalidArgumentError(
+        "io_threads, worker_threads and forward_threads must be at least 1");
+  }
+  if (self.substr(0, 7) != "http://") {
+    return InvalidArgumentError("self must be an http:// URL, not '" + self + "'");
+  }
+  auto impl = std::make_unique<Impl>(registry, std::move(self), std::move(options));
+  if (Status s = impl->Listen(listen); !s.ok()) return s;
+  return std::unique_ptr<HttpPool>(new HttpPool(std::move(impl)));
+}
+
+HttpPool::HttpPool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpPool::~HttpPool() { Shutdown(std::chrono::milliseconds(1000)); }
+
+void HttpPool::SetPeers(std::vector<std::string> peers) {
+  impl_->picker_.SetPeers(std::move(peers));
+}
+std::vector<std::string> HttpPool::Peers() const { return impl_->picker_.Peers(); }
+std::string HttpPool::Owner(std::string_view key) const { return impl_->picker_.Owner(key); }
+std::shared_ptr<PeerClient> HttpPool::PickPeer(std::string_view key) {
+  return impl_->picker_.PickPeer(key);
+}
+std::vector<std::shared_ptr<PeerClient>> HttpPool::GetAll() { return impl_->picker_.GetAll(); }
+std::shared_ptr<PeerClient> HttpPool::ClientFor(const std::string& url) {
+  return impl_->clients_.NewClient(url);
+}
+void HttpPool::AddHandler(const std::string& method, const std::string& path, Handler handler) {
+  impl_->AddHandler(method, path, std::move(handler));
+}
+const std::string& HttpPool::self() const { return impl_->self_; }
+int HttpPool::port() const { return impl_->port_; }
+void HttpPool::Shutdown(std::chrono::milliseconds timeout) { impl_->Shutdown(timeout); }
+
+class HttpClientPool::Impl {
+ public:
+  explicit Impl(const HttpPoolOptions& options) : io(options) {}
+  internal::ClientIo io;
+};
+
+HttpClientPool::HttpClientPool(const HttpPoolOptions& options)
+    : impl_(std::make_unique<Impl>(options)) {}
+HttpClientPool::~HttpClientPool() = default;
+std::shared_ptr<PeerClient> HttpClientPool::ClientFor(const std::string& url) {
+  return impl_->io.NewClient(url);
+}
+
+}  // namespace groupcache

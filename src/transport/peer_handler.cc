@@ -1,0 +1,83 @@
+#include "peer_handler.h"
+
+#include <utility>
+
+#include "escape.h"
+#include "groupcache.pb.h"
+
+namespace groupcache::internal {
+
+PeerHandler::PeerHandler(Registry* registry, const HttpPoolOptions& options, Logger* logger)
+    : registry_(registry),
+      base_path_(options.base_path),
+      max_key_bytes_(options.max_key_bytes),
+      logger_(logger) {}
+
+PeerReply PeerHandler::Error(int status, std::string message) {
+  // Go's http.Error: the message and a newline, as plain text.
+  return {status, "text/plain; charset=utf-8", std::move(message) + "\n"};
+}
+
+PeerReply PeerHandler::Value(const ByteView& value) {
+  groupcachepb::GetResponse response;
+  response.set_value(value.data(), value.size());
+  if (value.has_expiry()) response.set_expire(ToUnixNanos(value.expire()));
+  return {200, "application/x-protobuf", response.SerializeAsString()};
+}
+
+std::optional<PeerReply> PeerHandler::Handle(std::string_view method, std::string_view path,
+                                             const std::string& body, Pending* pending) const {
+  if (method != "GET" && method != "PUT" && method != "DELETE") {
+    return Error(405, "method not allowed: " + std::string(method));
+  }
+  std::optional<std::string> decoded = PercentDecode(path);
+  if (!decoded || decoded->compare(0, base_path_.size(), base_path_) != 0) {
+    logger_->Warn("bad request path", {{"path", path}});
+    return Error(400, "bad request");
+  }
+  std::string_view rest = std::string_view(*decoded).substr(base_path_.size());
+  // The decoded path splits at its first '/': group names cannot contain
+  // one (Registry refuses them), keys can.
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return Error(400, "bad request");
+  std::string_view group_name = rest.substr(0, slash);
+  std::string_view key = rest.substr(slash + 1);
+  if (key.size() > max_key_bytes_) {
+    return Error(414, "key of " + std::to_string(key.size()) + " bytes is over the limit of " +
+                          std::to_string(max_key_bytes_));
+  }
+  std::shared_ptr<Group> group = registry_->GetGroup(group_name);
+  if (group == nullptr) return Error(404, "no such group: " + std::string(group_name));
+
+  if (method == "PUT") {
+    groupcachepb::SetRequest request;
+    if (!request.ParseFromString(body)) {
+      logger_->Warn("undecodable PUT body", {{"group", group_name}});
+      return Error(400, "undecodable SetRequest body");
+    }
+    // The key is the URL's: a body naming another key must not redirect
+    // the write (a defect of the reference we do not copy).
+    group->SetFromPeer(
+        key, ByteView(std::move(*request.mutable_value()), FromUnixNanos(request.expire())));
+    return PeerReply{200, "text/plain; charset=utf-8", ""};
+  }
+  if (method == "DELETE") {
+    group->RemoveFromPeer(key);
+    return PeerReply{200, "text/plain; charset=utf-8", ""};
+  }
+  ByteView value;
+  if (group->LookupForPeer(key, &value)) return Value(value);
+  pending->group = std::move(group);
+  pending->key = std::string(key);
+  return std::nullopt;
+}
+
+PeerReply PeerHandler::Load(const Context& ctx, const Pending& pending) const {
+  Result<ByteView> value = pending.group->GetForPeer(ctx, pending.key);
+  if (value.ok()) return Value(*value);
+  const Status& s = value.status();
+  if (s.code() == StatusCode::kNotFound) return Error(404, s.message());
+  return Error(503, s.ToString());
+}
+
+}  // namespace groupcache::internal

@@ -1,0 +1,193 @@
+// Real groupcached processes on loopback: placement, single loads, herds,
+// a dying owner, and bad input.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "cluster_fixture.h"
+#include "groupcache/hash_ring.h"
+#include "groupcache/http_pool.h"
+
+namespace groupcache::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void Start(int n, const std::string& loader) {
+    nodes_ = PlanNodes(n);
+    for (auto& node : nodes_) {
+      std::string error;
+      ASSERT_TRUE(StartNode(node, nodes_, loader, "mailgun", &error)) << error;
+    }
+  }
+  std::shared_ptr<PeerClient> Client(const ClusterNode& node) {
+    return clients_.ClientFor(node.url);
+  }
+
+  HttpClientPool clients_;
+  std::vector<ClusterNode> nodes_;
+};
+
+TEST_F(ClusterTest, EveryNodeReturnsTheSameValueAndKeysLoadOnlyOnTheirOwner) {
+  Start(3, "synthetic:100");
+  std::vector<std::string> urls;
+  for (auto& n : nodes_) urls.push_back(n.url);
+  HashRing ring({}, urls);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 40; ++i) keys.push_back("key-" + std::to_string(i * 7919));
+  for (const auto& key : keys) {
+    for (auto& node : nodes_) {
+      auto r = Client(node)->Get(Context::Background().WithTimeout(5s), "g", key);
+      ASSERT_TRUE(r.ok()) << node.url << " " << key << ": " << r.status().ToString();
+      EXPECT_EQ(r->view(), Synthetic(key, 100));
+    }
+  }
+  std::map<std::string, int> total;
+  for (auto& node : nodes_) {
+    for (auto& [key, n] : Loads(node)) {
+      total[key] += n;
+      EXPECT_EQ(std::string(ring.Get(key)), node.url) << key << " loaded off its owner";
+    }
+  }
+  for (const auto& key : keys) EXPECT_EQ(total[key], 1) << key;
+}
+
+TEST_F(ClusterTest, HerdOnOneColdKeyLoadsOnceClusterWide) {
+  Start(3, "synthetic:64:300");
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 96; ++t) {
+    threads.emplace_back([&, t] {
+      auto& node = nodes_[static_cast<size_t>(t % 3)];
+      auto r = Client(node)->Get(Context::Background().WithTimeout(10s), "g", "the-cold-key");
+      if (r.ok() && r->view() == Synthetic("the-cold-key", 64)) ++ok;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 96);
+  int loads = 0;
+  for (auto& node : nodes_) loads += Loads(node)["the-cold-key"];
+  EXPECT_EQ(loads, 1);
+}
+
+// Many clients reading distinct cold keys through every node: each node
+// forwards most of them to the owner. Forwarding and loading must not share
+// threads, or nodes waiting on each other's full worker pools stall until
+// their timeouts (the bug this test caught in the demo).
+TEST_F(ClusterTest, CrossForwardingUnderLoadDoesNotStall) {
+  Start(3, "synthetic:64:20");
+  std::atomic<int> ok{0};
+  std::atomic<int> failed{0};
+  std::string first_error;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  auto start = Clock::now();
+  for (int t = 0; t < 48; ++t) {
+    threads.emplace_back([&, t] {
+      auto& node = nodes_[static_cast<size_t>(t % 3)];
+      for (int i = 0; i < 10; ++i) {
+        std::string key = "spread-" + std::to_string(t) + "-" + std::to_string(i);
+        auto r = Client(node)->Get(Context::Background().WithTimeout(5s), "g", key);
+        if (r.ok() && r->view() == Synthetic(key, 64)) {
+          ++ok;
+        } else {
+          ++failed;
+          std::lock_guard lock(mu);
+          if (first_error.empty()) first_error = r.ok() ? "wrong value" : r.status().ToString();
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 480) << failed.load() << " failed; first: " << first_error;
+  // 480 loads of 20 ms over 3 nodes x 4 workers take about 0.8 s.
+  EXPECT_LT(Clock::now() - start, 8s);
+}
+
+TEST_F(ClusterTest, ReadsSurviveTheOwnerBeingKilledMidLoad) {
+  Start(3, "synthetic:32:1000");
+  std::vector<std::string> urls;
+  for (auto& n : nodes_) urls.push_back(n.url);
+  HashRing ring({}, urls);
+  // A key owned by node 2, read through node 0.
+  std::string key;
+  for (int i = 0; key.empty(); ++i) {
+    std::string k = "victim-" + std::to_string(i);
+    if (ring.Get(k) == nodes_[2].url) key = k;
+  }
+  Result<ByteView> result = InternalError("not run");
+  std::thread reader(
+      [&] { result = Client(nodes_[0])->Get(Context::Background().WithTimeout(10s), "g", key); });
+  // Kill the owner once it is inside the load.
+  auto end = Clock::now() + 5s;
+  while (Loads(nodes_[2])[key] == 0 && Clock::now() < end) std::this_thread::sleep_for(5ms);
+  nodes_[2].process->Kill(SIGKILL);
+  reader.join();
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->view(), Synthetic(key, 32));
+  // Other keys owned by the dead node keep working through fallback too.
+  for (int i = 0; i < 5; ++i) {
+    std::string k = "after-" + std::to_string(i);
+    auto r = Client(nodes_[1])->Get(Context::Background().WithTimeout(10s), "g", k);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->view(), Synthetic(k, 32));
+  }
+}
+
+TEST_F(ClusterTest, BadInputGetsItsStatusAndLeavesTheCacheAlone) {
+  Start(1, "synthetic:8");
+  int port = nodes_[0].port;
+  auto req = [&](const std::string& method, const std::string& path, const std::string& body = "") {
+    return RawHttp(port, method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  };
+  EXPECT_EQ(req("GET", "/_groupcache/g/ok").status, 200);
+  EXPECT_EQ(req("GET", "/_groupcache/nosuch/k").status, 404);
+  EXPECT_NE(req("GET", "/_groupcache/nosuch/k").body.find("no such group: nosuch"),
+            std::string::npos);
+  EXPECT_EQ(req("GET", "/_groupcache/g").status, 400);
+  EXPECT_EQ(req("GET", "/_groupcache/g/%zz").status, 400);
+  EXPECT_EQ(req("POST", "/_groupcache/g/k").status, 405);
+  EXPECT_EQ(req("PUT", "/_groupcache/g/k", "\xff\xff\xff\xff").status, 400);
+  EXPECT_EQ(req("GET", "/_groupcache/g/" + std::string(70000, 'k')).status, 414);
+  // A body over 64 MiB is refused before it is read in full.
+  auto big = RawHttp(port,
+                     "PUT /_groupcache/g/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n"
+                     "Connection: close\r\n\r\nabc");
+  EXPECT_EQ(big.status, 413);
+  // A client that sends half a request and stalls does not block others.
+  std::thread slow([&] { RawHttp(port, "GET /_groupcache/g/slo", 1500ms); });
+  EXPECT_EQ(req("GET", "/_groupcache/g/ok").status, 200);
+  slow.join();
+  // The cache still answers correctly after all that.
+  auto r = Client(nodes_[0])->Get(Context::Background().WithTimeout(5s), "g", "k");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->view(), Synthetic("k", 8));
+}
+
+TEST_F(ClusterTest, AwkwardKeysRoundTrip) {
+  Start(2, "synthetic:40");
+  for (std::string key : {"with space", "a/b/c", "100%", "a+b", "ключ", "?&=#", "", "%2F"}) {
+    for (auto& node : nodes_) {
+      auto r = Client(node)->Get(Context::Background().WithTimeout(5s), "g", key);
+      ASSERT_TRUE(r.ok()) << "'" << key << "': " << r.status().ToString();
+      EXPECT_EQ(r->view(), Synthetic(key, 40)) << key;
+    }
+  }
+}
+
+TEST_F(ClusterTest, SigtermStopsCleanly) {
+  Start(1, "synthetic:8");
+  nodes_[0].process->Kill(SIGTERM);
+  EXPECT_EQ(nodes_[0].process->Wait(), 0);
+}
+
+}  // namespace
+}  // namespace groupcache::testing
