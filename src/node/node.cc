@@ -18,7 +18,8 @@ namespace {
 // The variable's value, or nullopt when it is unset or empty (an empty
 // NODE_IP in a pod spec means "not given", as in the Go code).
 std::optional<std::string> Env(const char* name) {
-  const char* value = std::getenv(name);
+  // Read once, at start-up; the library never writes the environment.
+  const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
   if (value == nullptr || *value == '\0') return std::nullopt;
   return std::string(value);
 }

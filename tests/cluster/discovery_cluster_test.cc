@@ -147,7 +147,9 @@ class BackgroundReads {
         ++failed_;
         std::lock_guard lock(mu_);
         if (first_error_.empty()) {
-          first_error_ = url + " " + key + ": " + (r.ok() ? "wrong value" : r.status().ToString());
+          first_error_ = url;
+          first_error_ += " " + key + ": ";
+          first_error_ += r.ok() ? "wrong value" : r.status().ToString();
         }
       }
       std::this_thread::sleep_for(2ms);

@@ -1,0 +1,161 @@
+// Faults on the wire, in one process over real loopback sockets: a peer
+// that dies in the middle of its reply, a peer that answers garbage, and
+// oversized headers.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "groupcache/http_pool.h"
+#include "groupcache/registry.h"
+#include "process.h"
+
+namespace groupcache {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A one-shot-per-connection fake peer: reads a request, writes `reply` as
+// is, then closes the connection.
+class FakePeer {
+ public:
+  explicit FakePeer(std::string reply) : reply_(std::move(reply)) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd_, 16) != 0) {
+      ADD_FAILURE() << "fake peer cannot listen";
+    }
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~FakePeer() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  FakePeer(const FakePeer&) = delete;
+  FakePeer& operator=(const FakePeer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int requests() const { return requests_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string in;
+      char buf[4096];
+      while (in.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        in.append(buf, static_cast<size_t>(n));
+      }
+      ++requests_;
+      (void)send(c, reply_.data(), reply_.size(), MSG_NOSIGNAL);
+      close(c);
+    }
+  }
+
+  std::string reply_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+// A node whose ring holds itself and `other`, with a group that counts
+// its loads.
+struct Node {
+  explicit Node(const std::string& other) {
+    registry = std::make_unique<Registry>(RegistryOptions{NewNullLogger()});
+    group =
+        *registry->NewGroup("g", 1 << 20, [this](const Context&, std::string_view key, Sink& d) {
+          ++loads;
+          return d.SetString("local:" + std::string(key));
+        });
+    int port = testing::FreePort();
+    self = "http://127.0.0.1:" + std::to_string(port);
+    auto started = HttpPool::Start(registry.get(), self, "127.0.0.1:" + std::to_string(port), {});
+    EXPECT_TRUE(started.ok()) << started.status().ToString();
+    pool = std::move(*started);
+    pool->SetPeers({self, other});
+    registry->SetPeerPicker(std::shared_ptr<PeerPicker>(pool.get(), [](PeerPicker*) {}));
+  }
+  ~Node() { registry->SetPeerPicker(nullptr); }
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  std::string KeyOwnedBy(const std::string& url) const {
+    for (int i = 0;; ++i) {
+      std::string k = "key-" + std::to_string(i);
+      if (pool->Owner(k) == url) return k;
+    }
+  }
+
+  std::unique_ptr<Registry> registry;
+  std::shared_ptr<Group> group;
+  std::unique_ptr<HttpPool> pool;
+  std::string self;
+  std::atomic<int> loads{0};
+};
+
+TEST(TransportFaultsTest, APeerDyingMidReplyIsAnErrorAndTheReadFallsBackLocally) {
+  // Promises 100 bytes, sends 3, hangs up.
+  FakePeer peer(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n"
+      "Content-Length: 100\r\n\r\nabc");
+  HttpClientPool clients;
+  auto direct = clients.ClientFor(peer.url())->Get(Context::Background().WithTimeout(5s), "g", "k");
+  ASSERT_FALSE(direct.ok());
+  EXPECT_EQ(direct.status().code(), StatusCode::kUnavailable) << direct.status().ToString();
+
+  Node node(peer.url());
+  std::string key = node.KeyOwnedBy(peer.url());
+  std::string value;
+  StringSink sink(&value);
+  Status s = node.group->Get(Context::Background().WithTimeout(5s), key, sink);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(value, "local:" + key);
+  EXPECT_EQ(node.loads.load(), 1);
+  EXPECT_GE(peer.requests(), 1);
+}
+
+TEST(TransportFaultsTest, GarbageFromAPeerIsAnErrorNotAValue) {
+  for (const std::string& reply :
+       {std::string("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\xff\xff\xff\xff"),
+        std::string("this is not http\r\n\r\n"), std::string("")}) {
+    FakePeer peer(reply);
+    HttpClientPool clients;
+    auto r = clients.ClientFor(peer.url())->Get(Context::Background().WithTimeout(5s), "g", "k");
+    ASSERT_FALSE(r.ok()) << "accepted: " << ::testing::PrintToString(reply);
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  }
+}
+
+TEST(TransportFaultsTest, OversizedHeadersGet431AndTheServerGoesOn) {
+  Node node("http://127.0.0.1:1");
+  int port = node.pool->port();
+  std::string huge(size_t{300} << 10, 'h');
+  auto r = testing::RawHttp(port, "GET /_groupcache/g/k HTTP/1.1\r\nHost: x\r\nX-Big: " + huge +
+                                      "\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.status, 431);
+  auto ok = testing::HttpGet(port, "/_groupcache/g/" + node.KeyOwnedBy(node.self));
+  EXPECT_EQ(ok.status, 200);
+}
+
+}  // namespace
+}  // namespace groupcache
