@@ -2,7 +2,8 @@
 // certificates are made afresh for each test (test_pki.h). Nodes serving
 // each other over mutual TLS, verification failures (CA, host name,
 // missing client certificate), plain HTTP against TLS, pooled TLS
-// connections, deadlines during the handshake, and bad settings at start.
+// connections, deadlines during the handshake, bad settings at start, and
+// Nodes whose discovered peers are reached over https://.
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -18,7 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "groupcache/discovery/static_provider.h"
 #include "groupcache/http_pool.h"
+#include "groupcache/node.h"
 #include "groupcache/registry.h"
 #include "test_pki.h"
 
@@ -340,6 +344,67 @@ TEST_F(TlsTest, HandshakeHonoursDeadlineAndCancellation) {
   reader.join();
   EXPECT_EQ(c.status().code(), StatusCode::kCancelled) << c.status().ToString();
   close(fd);
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+TEST_F(TlsTest, NodesWithServerTlsReachTheirDiscoveredPeersOverHttps) {
+  int p1 = FreePort();
+  int p2 = FreePort();
+  // Discovery knows host:port only; the scheme comes from the TLS setting.
+  std::string peers = "127.0.0.1:" + std::to_string(p1) + ",127.0.0.1:" + std::to_string(p2);
+  std::vector<std::unique_ptr<Node>> nodes;
+  std::atomic<int> loads{0};
+  std::vector<std::shared_ptr<Group>> groups;
+  for (int port : {p1, p2}) {
+    NodeOptions options;
+    options.host = "127.0.0.1";
+    options.port = port;
+    options.logger = NewNullLogger();
+    options.shutdown_timeout = 1s;
+    options.pool = TlsPoolOptions();
+    discovery::Config config;
+    config.SetString("peers", peers);
+    auto node = Node::Start(options, std::make_unique<discovery::ServiceDiscovery>(
+                                         std::make_unique<discovery::StaticProvider>(), config));
+    ASSERT_TRUE(node.ok()) << node.status().ToString();
+    EXPECT_EQ((*node)->url(), "https://127.0.0.1:" + std::to_string(port));
+    auto group = (*node)->registry().NewGroup(
+        "g", 1 << 20, [&loads](const Context&, std::string_view key, Sink& d) {
+          ++loads;
+          return d.SetString("v:" + std::string(key));
+        });
+    ASSERT_TRUE(group.ok());
+    groups.push_back(*group);
+    nodes.push_back(std::move(*node));
+  }
+  std::vector<std::string> want = {"https://127.0.0.1:" + std::to_string(p1),
+                                   "https://127.0.0.1:" + std::to_string(p2)};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(nodes[0]->Peers(), want);
+  for (int i = 0; i < 20; ++i) {
+    std::string key = "key-" + std::to_string(i);
+    for (auto& g : groups) {
+      auto r = g->Get(Context::Background().WithTimeout(5s), key);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(*r, "v:" + key);
+    }
+  }
+  EXPECT_EQ(loads.load(), 20);  // once per key: the peer fetches went through
+  for (auto& n : nodes) EXPECT_TRUE(n->Stop().ok());
 }
 
 }  // namespace
