@@ -7,7 +7,9 @@
 //     speaks the peer protocol to one node: get writes the value to stdout,
 //     set stores VALUE (expiring after D, e.g. 10s, 500ms, 2m), remove
 //     forgets the key. Exit 0 on success, 3 if the key was not found
-//     (message on stderr), 1 on any other error.
+//     (message on stderr), 1 on any other error. For an https:// peer,
+//     --tls-ca names the CAs to verify it with (default: the system's) and
+//     --tls-cert/--tls-key a client certificate for mutual TLS.
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -61,10 +63,15 @@ bool ParseDuration(const std::string& text, std::chrono::nanoseconds* out) {
 
 int RunPeerCommand(const std::string& command, const std::string& peer, const std::string& group,
                    const std::string& key, const std::string& value, const std::string& ttl,
-                   const std::string& hash) {
+                   const std::string& hash, const groupcache::ClientTlsOptions& tls) {
   groupcache::HttpPoolOptions options;
   groupcache::ParseRingAlgorithm(hash, &options.ring.algorithm);
+  options.client_tls = tls;
   groupcache::HttpClientPool clients(options);
+  if (groupcache::Status s = clients.tls_status(); !s.ok()) {
+    std::cerr << "groupcache-cli: " << s.message() << '\n';
+    return 2;
+  }
   auto client = clients.ClientFor(peer);
   auto ctx = groupcache::Context::Background().WithTimeout(std::chrono::seconds(10));
   groupcache::Status status;
@@ -123,12 +130,20 @@ int main(int argc, char** argv) {
   std::string value;
   std::string ttl;
   std::string peer_hash = "mailgun";
+  groupcache::ClientTlsOptions tls;
   auto add_peer_command = [&](const std::string& name, const std::string& help, bool with_value) {
     CLI::App* cmd = app.add_subcommand(name, help);
     cmd->add_option("--peer", peer, "a node's URL, e.g. http://127.0.0.1:8080")->required();
     cmd->add_option("--group", group, "group name")->required();
     cmd->add_option("--hash", peer_hash, "escaping: mailgun (default) or golang")
         ->check(CLI::IsMember({"mailgun", "golang"}));
+    cmd->add_option("--tls-ca", tls.ca_file,
+                    "https:// peers: PEM CAs to verify the peer with (default: the system's)");
+    auto* cert = cmd->add_option("--tls-cert", tls.cert_file,
+                                 "https:// peers: PEM client certificate (mutual TLS)");
+    auto* cert_key = cmd->add_option("--tls-key", tls.key_file, "PEM private key of --tls-cert");
+    cert->needs(cert_key);
+    cert_key->needs(cert);
     cmd->add_option("key", key, "the key")->required();
     if (with_value) {
       cmd->add_option("value", value, "the value")->required();
@@ -144,7 +159,7 @@ int main(int argc, char** argv) {
   if (owner->parsed()) return RunOwner(hash, replicas, peers, keys);
   for (CLI::App* cmd : {get, set, remove}) {
     if (cmd->parsed()) {
-      return RunPeerCommand(cmd->get_name(), peer, group, key, value, ttl, peer_hash);
+      return RunPeerCommand(cmd->get_name(), peer, group, key, value, ttl, peer_hash, tls);
     }
   }
   return 2;

@@ -13,6 +13,14 @@
 //   groupcached --discovery nats --nats-server nats://HOST:4222
 //               --nats-subject SUBJECT [--app-name NAME]    ...
 //
+// TLS (every node of a cluster alike): --tls-cert/--tls-key make this node
+// serve https:// only (its URL then defaults to https://LISTEN, and with
+// --discovery every peer is reached over https://); --tls-ca names the CAs
+// that peers' certificates must chain to (default: the system's). Mutual
+// TLS: --tls-require-client-cert, and each node presents
+// --tls-client-cert/--tls-client-key (the node certificate itself will do
+// if it allows client authentication).
+//
 // Serves the peer protocol, GET /metrics (Prometheus), GET /peers (JSON
 // array of the ring's peer URLs), GET /loads (JSON: loader calls per key on
 // this node) and GET /healthz. Stops cleanly on SIGTERM and SIGINT. A bad
@@ -59,6 +67,29 @@ struct DiscoveryFlags {
   std::string heartbeat;
   std::string node_ttl;
 };
+
+// The TLS settings as given on the command line.
+struct TlsFlags {
+  std::string cert;
+  std::string key;
+  std::string ca;
+  std::string client_cert;
+  std::string client_key;
+  bool require_client_cert = false;
+};
+
+// The pool checks the files themselves when it starts.
+void ApplyTls(const TlsFlags& flags, groupcache::HttpPoolOptions* options) {
+  options->server_tls.cert_file = flags.cert;
+  options->server_tls.key_file = flags.key;
+  if (flags.require_client_cert) {
+    options->server_tls.client_ca_file = flags.ca;
+    options->server_tls.require_client_cert = true;
+  }
+  options->client_tls.ca_file = flags.ca;
+  options->client_tls.cert_file = flags.client_cert;
+  options->client_tls.key_file = flags.client_key;
+}
 
 groupcache::Result<std::unique_ptr<groupcache::discovery::ServiceDiscovery>> MakeDiscovery(
     const DiscoveryFlags& flags, const std::vector<std::string>& peers,
@@ -109,10 +140,11 @@ int main(int argc, char** argv) {
   int replicas = groupcache::HashRing::kDefaultReplicas;
   std::string log_level = "info";
   DiscoveryFlags disc;
+  TlsFlags tls;
   app.add_option("--listen", listen,
                  "HOST:PORT to serve on (with --discovery: where to bind, default "
                  "NODE_IP:GROUP_PORT)");
-  app.add_option("--self", self, "this node's peer URL (default http://LISTEN)");
+  app.add_option("--self", self, "this node's peer URL (default http(s)://LISTEN)");
   app.add_option("--peers", peers, "peer URLs, this node included")->delimiter(',');
   app.add_option("--group", group_name, "group to serve");
   app.add_option("--cache-bytes", cache_bytes, "cache budget of the group")
@@ -140,6 +172,24 @@ int main(int argc, char** argv) {
   app.add_option("--nats-heartbeat", disc.heartbeat, "announce period (default 500ms)");
   app.add_option("--nats-node-ttl", disc.node_ttl,
                  "silence after which a node is gone (default 3 x heartbeat)");
+  auto* tls_cert = app.add_option("--tls-cert", tls.cert,
+                                  "PEM certificate chain: serve TLS only, as an https:// node");
+  auto* tls_key = app.add_option("--tls-key", tls.key, "PEM private key of --tls-cert");
+  tls_cert->needs(tls_key);
+  tls_key->needs(tls_cert);
+  auto* tls_ca = app.add_option("--tls-ca", tls.ca,
+                                "PEM CAs that peers' certificates must chain to "
+                                "(default: the system's)");
+  auto* client_cert = app.add_option("--tls-client-cert", tls.client_cert,
+                                     "PEM certificate presented to peers (mutual TLS)");
+  auto* client_key =
+      app.add_option("--tls-client-key", tls.client_key, "PEM private key of --tls-client-cert");
+  client_cert->needs(client_key);
+  client_key->needs(client_cert);
+  app.add_flag("--tls-require-client-cert", tls.require_client_cert,
+               "mutual TLS: refuse peers without a certificate from --tls-ca")
+      ->needs(tls_cert)
+      ->needs(tls_ca);
   CLI11_PARSE(app, argc, argv);
 
   groupcache::LogLevel level = groupcache::LogLevel::kInfo;
@@ -164,13 +214,14 @@ int main(int argc, char** argv) {
   groupcache::HttpPoolOptions options;
   options.ring.replicas = replicas;
   groupcache::ParseRingAlgorithm(hash, &options.ring.algorithm);
+  ApplyTls(tls, &options);
 
   // Either a pool of our own with a fixed peer list, or a Node.
   std::unique_ptr<groupcache::HttpPool> own_pool;
   std::unique_ptr<groupcache::Node> node;
   groupcache::HttpPool* pool = nullptr;
   if (disc.kind.empty()) {
-    if (self.empty()) self = "http://" + listen;
+    if (self.empty()) self = (options.server_tls.enabled() ? "https://" : "http://") + listen;
     auto started = groupcache::HttpPool::Start(registry.get(), self, listen, options);
     if (!started.ok()) return Fail(started.status().ToString());
     own_pool = std::move(*started);

@@ -19,6 +19,12 @@
 // key not found, 405 other methods, 413 body too large, 414 key too long,
 // 503 getter failed or workers overloaded.
 //
+// TLS: with `server_tls.cert_file` set the server speaks only TLS (1.2 or
+// later) and `self` is an https:// URL; optionally it requires client
+// certificates (mutual TLS). Clients use TLS for https:// peer URLs, per
+// `client_tls`, and plain HTTP for http:// ones. Certificates and keys are
+// PEM files, read once when the pool starts (restart to rotate them).
+//
 // Thread-safe. Shutdown (or the destructor) stops accepting, lets requests
 // in flight finish within the timeout, and joins every thread.
 //
@@ -28,6 +34,12 @@
 //   if (!pool.ok()) return pool.status();
 //   (*pool)->SetPeers({"http://10.0.0.1:8080", "http://10.0.0.2:8080"});
 //   registry.SetPeerPicker(std::shared_ptr<PeerPicker>(pool->get(), [](auto*) {}));
+//
+// With TLS, every node presenting a certificate from one private CA:
+//   HttpPoolOptions options;
+//   options.server_tls = {.cert_file = "node.pem", .key_file = "node.key"};
+//   options.client_tls.ca_file = "ca.pem";
+//   auto pool = HttpPool::Start(&registry, "https://10.0.0.1:8443", "0.0.0.0:8443", options);
 
 #ifndef GROUPCACHE_HTTP_POOL_H_
 #define GROUPCACHE_HTTP_POOL_H_
@@ -48,6 +60,39 @@
 #include "groupcache/status.h"
 
 namespace groupcache {
+
+// The server side of TLS. Files are PEM; keys must be unencrypted.
+struct ServerTlsOptions {
+  // The certificate chain this server presents (leaf first). Setting it
+  // turns TLS on: the server then refuses plain HTTP.
+  std::string cert_file;
+  // The private key of cert_file's leaf; required with it.
+  std::string key_file;
+  // CAs that client certificates must chain to. Without
+  // require_client_cert, a client certificate is checked if one is sent.
+  std::string client_ca_file;
+  // Mutual TLS: refuse clients without a valid certificate. Needs
+  // client_ca_file.
+  bool require_client_cert = false;
+
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// The client side of TLS, for https:// peer URLs. Files are PEM; keys must
+// be unencrypted.
+struct ClientTlsOptions {
+  // CAs the servers' certificates must chain to. Empty: the system's
+  // default CA store.
+  std::string ca_file;
+  // Presented to servers that ask for a client certificate (mutual TLS);
+  // both or neither.
+  std::string cert_file;
+  std::string key_file;
+  // Check the server's chain and that it is issued for the URL's host (a
+  // DNS name, or an IP address SAN for an IP). Turn off only in tests: the
+  // connection is then encrypted but not authenticated.
+  bool verify_peer = true;
+};
 
 struct HttpPoolOptions {
   // Where the peer protocol lives; must start and end with '/'.
@@ -79,6 +124,12 @@ struct HttpPoolOptions {
   // Idle keep-alive connections kept per peer by the client.
   int client_pool_size = 64;
 
+  // TLS of the server (off unless server_tls.cert_file is set; the
+  // handshake must complete within request_timeout) and of the clients
+  // (used for https:// peers). See ServerTlsOptions and ClientTlsOptions.
+  ServerTlsOptions server_tls;
+  ClientTlsOptions client_tls;
+
   // Null: the registry's logger.
   std::shared_ptr<Logger> logger;
 };
@@ -103,8 +154,11 @@ class HttpPool final : public PeerPicker {
 
   // Binds `listen` ("HOST:PORT"; port 0 picks a free one) and starts
   // serving. `registry` must outlive the pool. `self` is this process's
-  // peer URL, as the other peers list it. Errors: InvalidArgument (bad
-  // option, bad address), Unavailable (cannot bind).
+  // peer URL, as the other peers list it: https:// with server TLS,
+  // http:// without. Errors: InvalidArgument (bad option, bad address, a
+  // TLS file that cannot be read or loaded, a key that does not match its
+  // certificate: the message names the option and the file), Unavailable
+  // (cannot bind).
   static Result<std::unique_ptr<HttpPool>> Start(Registry* registry, std::string self,
                                                  const std::string& listen,
                                                  HttpPoolOptions options);
@@ -145,15 +199,22 @@ class HttpPool final : public PeerPicker {
 };
 
 // A standalone client side, for tools that talk to a cluster without
-// serving: owns its own I/O thread.
+// serving: owns its own I/O thread. Uses the client options only (limits,
+// ring algorithm for the escaping, client_tls).
 class HttpClientPool {
  public:
+  // Never fails: with a bad client_tls, every request to an https:// peer
+  // fails with InvalidArgument naming the file (tls_status() tells it up
+  // front).
   explicit HttpClientPool(const HttpPoolOptions& options = {});
   ~HttpClientPool();
   HttpClientPool(const HttpClientPool&) = delete;
   HttpClientPool& operator=(const HttpClientPool&) = delete;
 
   std::shared_ptr<PeerClient> ClientFor(const std::string& url);
+
+  // OK, or the InvalidArgument that client_tls gave.
+  Status tls_status() const;
 
   class Impl;
 

@@ -92,6 +92,8 @@ class Node {
   Node(NodeOptions options, std::unique_ptr<discovery::ServiceDiscovery> discovery);
   void Apply(const discovery::Event& event);
   void PushPeers();  // REQUIRES: mu_ held
+  // The peer URL of a discovered node: https:// with server TLS.
+  std::string UrlOf(const discovery::Node& node) const;
 
   NodeOptions options_;
   std::string url_;

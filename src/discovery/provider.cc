@@ -40,7 +40,11 @@ Result<Node> ParseNodeAddress(std::string_view text) {
   };
   std::string_view s = text;
   if (size_t scheme = s.find("://"); scheme != std::string_view::npos) {
-    if (s.substr(0, scheme) != "http") return bad("scheme is not http");
+    // The scheme is not kept: the transport settings (TLS or not) decide
+    // how every peer is reached.
+    if (s.substr(0, scheme) != "http" && s.substr(0, scheme) != "https") {
+      return bad("scheme is not http or https");
+    }
     s.remove_prefix(scheme + 3);
     if (!s.empty() && s.back() == '/') s.remove_suffix(1);
   }

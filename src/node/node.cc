@@ -80,7 +80,7 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options,
 
   const discovery::Node self{options.name, options.host, options.port};
   std::unique_ptr<Node> node(new Node(std::move(options), std::move(discovery)));
-  node->url_ = self.PeerUrl();
+  node->url_ = node->UrlOf(self);
   const NodeOptions& opts = node->options_;
 
   // The server first: a node must not announce an address it cannot serve.
@@ -115,7 +115,7 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options,
   if (!nodes.ok()) return fail("DiscoverNodes", nodes.status());
   {
     std::lock_guard lock(node->mu_);
-    for (const auto& other : *nodes) node->members_[other.Address()] = other.PeerUrl();
+    for (const auto& other : *nodes) node->members_[other.Address()] = node->UrlOf(other);
     node->PushPeers();
   }
   Node* raw = node.get();
@@ -132,6 +132,13 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options,
 
 Node::~Node() { (void)Stop(); }
 
+// Discovery carries host:port only. The nodes of one cluster share their
+// transport settings, so with server TLS here every peer is reached over
+// https:// too.
+std::string Node::UrlOf(const discovery::Node& node) const {
+  return options_.pool.server_tls.enabled() ? "https://" + node.Address() : node.PeerUrl();
+}
+
 std::vector<std::string> Node::Peers() const {
   if (!pool_) return {};
   std::vector<std::string> peers = pool_->Peers();
@@ -143,12 +150,10 @@ void Node::Apply(const discovery::Event& event) {
   std::lock_guard lock(mu_);
   if (stopped_) return;
   switch (event.kind) {
-    case discovery::Event::Kind::kAdded:
-      members_[event.node.Address()] = event.node.PeerUrl();
-      break;
+    case discovery::Event::Kind::kAdded: members_[event.node.Address()] = UrlOf(event.node); break;
     case discovery::Event::Kind::kModified:
       members_.erase(event.previous.Address());
-      members_[event.node.Address()] = event.node.PeerUrl();
+      members_[event.node.Address()] = UrlOf(event.node);
       break;
     case discovery::Event::Kind::kRemoved: members_.erase(event.node.Address()); break;
   }

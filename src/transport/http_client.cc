@@ -1,5 +1,9 @@
 // Beast/Asio lives here and in http_server.cc only: each such translation
 // unit costs tens of seconds to compile.
+//
+// One request path for http:// and https:// peers: Exchange is a template
+// over the stream (a TCP stream, or TLS over one), so pooling, deadlines,
+// cancellation and the stale-connection retry are the same code for both.
 
 #include "http_client.h"
 
@@ -9,17 +13,21 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "escape.h"
 #include "groupcache.pb.h"
+#include "tls_context.h"
 
 namespace groupcache::internal {
 
@@ -27,11 +35,16 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using TcpStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 class ClientIo::Impl {
  public:
   explicit Impl(const HttpPoolOptions& opts)
-      : options(opts), work_(asio::make_work_guard(io)), thread_([this] { io.run(); }) {}
+      : options(opts),
+        tls(NewClientTlsContext(opts.client_tls)),
+        work_(asio::make_work_guard(io)),
+        thread_([this] { io.run(); }) {}
 
   ~Impl() { Stop(); }
 
@@ -50,6 +63,9 @@ class ClientIo::Impl {
   }
 
   const HttpPoolOptions options;
+  // Shared by every https:// connection; an error when client_tls is bad
+  // (https:// clients then fail with it).
+  const Result<std::shared_ptr<asio::ssl::context>> tls;
   asio::io_context io;
   std::atomic<bool> stopped{false};
 
@@ -68,10 +84,11 @@ struct Outcome {
 };
 
 // One request in flight: shared by the waiting caller and the coroutine.
-// `current` and `cancelled` are touched on the I/O thread only.
+// `current` (the TCP layer of the connection in use, TLS or not) and
+// `cancelled` are touched on the I/O thread only.
 struct Call {
   std::promise<Outcome> promise;
-  beast::tcp_stream* current = nullptr;
+  TcpStream* current = nullptr;
   bool cancelled = false;
 };
 
@@ -88,15 +105,23 @@ class HttpPeerClient final : public PeerClient,
     std::string_view rest = url_;
     if (rest.substr(0, 7) == "http://") {
       rest.remove_prefix(7);
+    } else if (rest.substr(0, 8) == "https://") {
+      rest.remove_prefix(8);
+      tls_ = true;
+      if (!io_->tls.ok()) {
+        config_error_ = io_->tls.status();
+        return;
+      }
     } else {
-      config_error_ = "unsupported peer URL (want http://host:port): " + url_;
+      config_error_ =
+          InvalidArgumentError("unsupported peer URL (want http(s)://host:port): " + url_);
       return;
     }
     host_header_ = std::string(rest);
     size_t colon = rest.rfind(':');
     if (colon == std::string_view::npos || rest.find(']', colon) != std::string_view::npos) {
       host_ = std::string(rest);
-      port_ = "80";
+      port_ = tls_ ? "443" : "80";
     } else {
       host_ = std::string(rest.substr(0, colon));
       port_ = std::string(rest.substr(colon + 1));
@@ -160,7 +185,7 @@ class HttpPeerClient final : public PeerClient,
   }
 
   Outcome Roundtrip(const Context& ctx, http::verb verb, std::string target, std::string body) {
-    if (!config_error_.empty()) return {InvalidArgumentError(config_error_), 0, {}};
+    if (!config_error_.ok()) return {config_error_, 0, {}};
     if (io_->stopped) return {UnavailableError("client stopped"), 0, {}};
     if (Status s = ctx.Err(); !s.ok()) return {s, 0, {}};
     Clock::time_point deadline = Clock::now() + io_->options.request_timeout;
@@ -171,13 +196,22 @@ class HttpPeerClient final : public PeerClient,
     }
     auto call = std::make_shared<Call>();
     std::future<Outcome> result = call->promise.get_future();
-    asio::co_spawn(io_->io,
-                   Exchange(shared_from_this(), call, verb, std::move(target), std::move(body),
-                            deadline, ctx_deadline),
-                   [call](const std::exception_ptr& e, Outcome out) {
-                     if (e) out.status = InternalError("client request threw");
-                     call->promise.set_value(std::move(out));
-                   });
+    auto done = [call](const std::exception_ptr& e, Outcome out) {
+      if (e) out.status = InternalError("client request threw");
+      call->promise.set_value(std::move(out));
+    };
+    std::shared_ptr<HttpPeerClient> self = shared_from_this();
+    if (tls_) {
+      asio::co_spawn(io_->io,
+                     Exchange<TlsStream>(std::move(self), call, verb, std::move(target),
+                                         std::move(body), deadline, ctx_deadline),
+                     done);
+    } else {
+      asio::co_spawn(io_->io,
+                     Exchange<TcpStream>(std::move(self), call, verb, std::move(target),
+                                         std::move(body), deadline, ctx_deadline),
+                     done);
+    }
     Context::Registration reg = ctx.OnCancel([call, io = io_] {
       asio::post(io->io, [call] {
         call->cancelled = true;
@@ -196,49 +230,103 @@ class HttpPeerClient final : public PeerClient,
     }
   }
 
+  // `detail`, if any, is appended to the error's own message.
   Status MapError(const beast::error_code& ec, const Call& call, bool ctx_deadline,
-                  std::string_view step) const {
+                  std::string_view step, const std::string& detail = {}) const {
     if (ec == beast::error::timeout) {
       if (ctx_deadline) return DeadlineExceededError(std::string(step) + " " + url_ + ": deadline");
       return UnavailableError(std::string(step) + " " + url_ + ": timed out");
     }
     if (call.cancelled) return CancelledError(std::string(step) + " " + url_ + ": cancelled");
-    return UnavailableError(std::string(step) + " " + url_ + ": " + ec.message());
+    return UnavailableError(std::string(step) + " " + url_ + ": " + ec.message() +
+                            (detail.empty() ? "" : ": " + detail));
   }
 
+  // A TLS peer that closed an idle connection without a close_notify (or
+  // whose process went away) shows as a truncated stream, not as EOF.
   static bool Stale(const beast::error_code& ec) {
     return ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-           ec == asio::error::eof || ec == asio::error::broken_pipe;
+           ec == asio::error::eof || ec == asio::error::broken_pipe ||
+           ec == asio::ssl::error::stream_truncated;
   }
 
+  // SNI and the name the server's certificate must carry, before the
+  // handshake of a new connection.
+  Status PrepareTls(TlsStream& stream) const {
+    SSL* ssl = stream.native_handle();
+    beast::error_code not_ip;
+    asio::ip::make_address(host_, not_ip);
+    // SNI carries DNS names only (RFC 6066); an IP is matched against the
+    // certificate's IP address SANs instead of its DNS names. This is
+    // SSL_set_tlsext_host_name spelled out, as the macro's C cast trips
+    // -Wold-style-cast; OpenSSL copies the name.
+    if (not_ip && SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                           const_cast<char*>(host_.c_str())) != 1) {
+      return InvalidArgumentError("cannot use '" + host_ + "' as TLS server name of " + url_);
+    }
+    if (io_->options.client_tls.verify_peer) {
+      int set = not_ip ? SSL_set1_host(ssl, host_.c_str())
+                       : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host_.c_str());
+      if (set != 1) {
+        return InvalidArgumentError("cannot verify '" + host_ + "' as the TLS peer of " + url_);
+      }
+    }
+    return {};
+  }
+
+  // Stream: TcpStream or TlsStream. The deadline is the TCP layer's
+  // expiry, which also bounds the TLS handshake's reads and writes.
+  template <class Stream>
   static asio::awaitable<Outcome> Exchange(std::shared_ptr<HttpPeerClient> self,
                                            std::shared_ptr<Call> call, http::verb verb,
                                            std::string target, std::string body,
                                            Clock::time_point deadline, bool ctx_deadline) {
+    constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
     const HttpPoolOptions& options = self->io_->options;
     for (int attempt = 0;; ++attempt) {
       beast::error_code ec;
-      std::unique_ptr<beast::tcp_stream> stream = self->TakeIdle();
+      std::unique_ptr<Stream> stream = self->TakeIdle<Stream>();
       const bool reused = stream != nullptr;
       if (!reused) {
-        stream = std::make_unique<beast::tcp_stream>(self->io_->io);
-        call->current = stream.get();
+        if constexpr (kTls) {
+          stream = std::make_unique<Stream>(self->io_->io, **self->io_->tls);
+        } else {
+          stream = std::make_unique<Stream>(self->io_->io);
+        }
+        TcpStream& tcp_layer = beast::get_lowest_layer(*stream);
+        call->current = &tcp_layer;
         if (call->cancelled) co_return Outcome{CancelledError("cancelled"), 0, {}};
-        stream->expires_at(deadline);
+        tcp_layer.expires_at(deadline);
         tcp::resolver resolver(self->io_->io);
         auto endpoints = co_await resolver.async_resolve(
             self->host_, self->port_, asio::redirect_error(asio::use_awaitable, ec));
         if (!ec) {
-          co_await stream->async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+          co_await tcp_layer.async_connect(endpoints,
+                                           asio::redirect_error(asio::use_awaitable, ec));
         }
         if (ec) {
           call->current = nullptr;
           co_return Outcome{self->MapError(ec, *call, ctx_deadline, "connect"), 0, {}};
         }
+        if constexpr (kTls) {
+          if (Status s = self->PrepareTls(*stream); !s.ok()) {
+            call->current = nullptr;
+            co_return Outcome{s, 0, {}};
+          }
+          co_await stream->async_handshake(asio::ssl::stream_base::client,
+                                           asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) {
+            call->current = nullptr;
+            co_return Outcome{self->MapError(ec, *call, ctx_deadline, "TLS handshake with",
+                                             VerifyFailure(stream->native_handle())),
+                              0,
+                              {}};
+          }
+        }
       }
-      call->current = stream.get();
+      call->current = &beast::get_lowest_layer(*stream);
       if (call->cancelled) co_return Outcome{CancelledError("cancelled"), 0, {}};
-      stream->expires_at(deadline);
+      beast::get_lowest_layer(*stream).expires_at(deadline);
 
       http::request<http::string_body> request{verb, target, 11};
       request.set(http::field::host, self->host_header_);
@@ -276,23 +364,36 @@ class HttpPeerClient final : public PeerClient,
       http::response<http::string_body> response = parser.release();
       Outcome out{{}, response.result_int(), std::move(response.body())};
       if (response.keep_alive()) {
-        stream->expires_never();
+        beast::get_lowest_layer(*stream).expires_never();
         self->PutIdle(std::move(stream));
       }
       co_return out;
     }
   }
 
-  // Idle connections: touched on the I/O thread only.
-  std::unique_ptr<beast::tcp_stream> TakeIdle() {
-    if (idle_.empty()) return nullptr;
-    auto s = std::move(idle_.back());
-    idle_.pop_back();
+  // Idle connections: touched on the I/O thread only. A client has one
+  // scheme, so only one of the two pools is ever used.
+  template <class Stream>
+  std::vector<std::unique_ptr<Stream>>& Idle() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      return idle_tls_;
+    } else {
+      return idle_plain_;
+    }
+  }
+  template <class Stream>
+  std::unique_ptr<Stream> TakeIdle() {
+    auto& idle = Idle<Stream>();
+    if (idle.empty()) return nullptr;
+    auto s = std::move(idle.back());
+    idle.pop_back();
     return s;
   }
-  void PutIdle(std::unique_ptr<beast::tcp_stream> s) {
-    if (static_cast<int>(idle_.size()) < io_->options.client_pool_size) {
-      idle_.push_back(std::move(s));
+  template <class Stream>
+  void PutIdle(std::unique_ptr<Stream> s) {
+    auto& idle = Idle<Stream>();
+    if (static_cast<int>(idle.size()) < io_->options.client_pool_size) {
+      idle.push_back(std::move(s));
     }
   }
 
@@ -301,8 +402,10 @@ class HttpPeerClient final : public PeerClient,
   std::string host_;
   std::string port_;
   std::string host_header_;
-  std::string config_error_;
-  std::vector<std::unique_ptr<beast::tcp_stream>> idle_;
+  bool tls_ = false;
+  Status config_error_;  // a bad URL or client_tls: every call fails with it
+  std::vector<std::unique_ptr<TcpStream>> idle_plain_;
+  std::vector<std::unique_ptr<TlsStream>> idle_tls_;
 };
 
 }  // namespace
@@ -312,6 +415,8 @@ ClientIo::ClientIo(const HttpPoolOptions& options) : impl_(std::make_shared<Impl
 ClientIo::~ClientIo() { Stop(); }
 
 void ClientIo::Stop() { impl_->Stop(); }
+
+Status ClientIo::tls_status() const { return impl_->tls.status(); }
 
 std::shared_ptr<PeerClient> ClientIo::NewClient(const std::string& url) {
   return std::make_shared<HttpPeerClient>(impl_, url);

@@ -23,9 +23,14 @@ class ClientIo {
   ClientIo(const ClientIo&) = delete;
   ClientIo& operator=(const ClientIo&) = delete;
 
-  // A client for `url` ("http://host:port"). Clients stay usable after the
-  // ClientIo is gone (they then fail with Unavailable).
+  // A client for `url` ("http://host:port" or "https://host:port").
+  // Clients stay usable after the ClientIo is gone (they then fail with
+  // Unavailable).
   std::shared_ptr<PeerClient> NewClient(const std::string& url);
+
+  // OK, or the InvalidArgument that options.client_tls gave (https://
+  // clients fail with it).
+  Status tls_status() const;
 
   // Stops the thread; requests in flight fail with Unavailable.
   void Stop();

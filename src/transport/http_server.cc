@@ -9,10 +9,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -25,6 +27,7 @@
 #include "groupcache/ring_peer_picker.h"
 #include "http_client.h"
 #include "peer_handler.h"
+#include "tls_context.h"
 
 namespace groupcache {
 
@@ -37,7 +40,9 @@ using internal::PeerReply;
 
 class HttpPool::Impl {
  public:
-  Impl(Registry* registry, std::string self, HttpPoolOptions options)
+  // `server_tls`: null for plain HTTP.
+  Impl(Registry* registry, std::string self, HttpPoolOptions options,
+       std::shared_ptr<asio::ssl::context> server_tls)
       : options_(std::move(options)),
         logger_(options_.logger ? options_.logger : registry->logger()),
         self_(std::move(self)),
@@ -45,6 +50,7 @@ class HttpPool::Impl {
         clients_(options_),
         picker_(self_, options_.ring,
                 [this](const std::string& url) { return clients_.NewClient(url); }),
+        server_tls_(std::move(server_tls)),
         workers_(static_cast<size_t>(options_.worker_threads)),
         forwarders_(static_cast<size_t>(options_.forward_threads)),
         acceptor_(io_) {}
@@ -143,30 +149,82 @@ class HttpPool::Impl {
         continue;
       }
       ++connections_;
-      asio::co_spawn(io_, Session(beast::tcp_stream(std::move(socket))),
-                     [this](const std::exception_ptr& e) {
-                       --connections_;
-                       if (e) logger_->Error("connection ended with an exception");
-                     });
+      asio::co_spawn(io_, Connection(std::move(socket)), [this](const std::exception_ptr& e) {
+        --connections_;
+        if (e) logger_->Error("connection ended with an exception");
+      });
     }
   }
 
-  // One coroutine per connection: read, handle, write, with a timeout on
-  // every read and write.
-  asio::awaitable<void> Session(beast::tcp_stream stream) {
+  // One coroutine per connection. With TLS, the handshake comes first
+  // (bounded by the request timeout); a client that fails it (plain HTTP,
+  // no or a bad certificate) only loses its own connection. Both kinds of
+  // stream then run the same request loop, which takes the stream by
+  // reference (see Dispatch on why not by value).
+  asio::awaitable<void> Connection(tcp::socket socket) {
+    if (!server_tls_) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await Session(stream);
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    beast::error_code ec;
+    tcp::endpoint remote = socket.remote_endpoint(ec);
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *server_tls_);
+    beast::get_lowest_layer(stream).expires_after(options_.request_timeout);
+    co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      // A client that went away (or a port probe) is routine; anything else
+      // is a misconfigured peer that an operator wants to hear about.
+      bool routine = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+                     ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+                     ec == asio::error::connection_reset;
+      LogLevel level = routine ? LogLevel::kDebug : LogLevel::kWarn;
+      if (logger_->Enabled(level)) {
+        std::string client = remote.address().to_string() + ":" + std::to_string(remote.port());
+        std::string error = ec.message();
+        if (std::string why = internal::VerifyFailure(stream.native_handle()); !why.empty()) {
+          error += ": " + why;
+        }
+        logger_->Log(level, "TLS handshake failed", {{"client", client}, {"error", error}});
+      }
+      co_return;
+    }
+    if (co_await Session(stream)) {
+      // The exchange ended in good order: say so with a close_notify. The
+      // client answers it or drops the connection, either of which ends
+      // the wait; a client that does neither is cut off at the timeout.
+      beast::get_lowest_layer(stream).expires_after(options_.request_timeout);
+      co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // The request loop: read, handle, write, with a timeout on every read and
+  // write. Stream: beast::tcp_stream, or a TLS stream over one after its
+  // handshake. True if it ended in good order (the client closed, or the
+  // last response said Connection: close); false on a timeout or an error.
+  template <class Stream>
+  asio::awaitable<bool> Session(Stream& stream) {
+    beast::tcp_stream& tcp_layer = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer;
     for (;;) {
       beast::error_code ec;
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       parser.body_limit(options_.max_body_bytes);
-      stream.expires_after(options_.idle_timeout);
+      tcp_layer.expires_after(options_.idle_timeout);
       co_await http::async_read_header(stream, buffer, parser,
                                        asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-          ec == asio::error::operation_aborted) {
-        break;
+      // A TLS client that closes without a close_notify (most do, between
+      // requests) shows as a truncated stream rather than end_of_stream.
+      if (ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated) {
+        co_return true;
       }
+      if (ec == beast::error::timeout || ec == asio::error::operation_aborted) co_return false;
       PeerReply reply;
       bool close = false;
       if (ec) {
@@ -180,7 +238,7 @@ class HttpPool::Impl {
         }
         close = true;
       } else {
-        stream.expires_after(options_.request_timeout);
+        tcp_layer.expires_after(options_.request_timeout);
         co_await http::async_read(stream, buffer, parser,
                                   asio::redirect_error(asio::use_awaitable, ec));
         if (ec == http::error::body_limit) {
@@ -188,7 +246,7 @@ class HttpPool::Impl {
               413, "body over the limit of " + std::to_string(options_.max_body_bytes) + " bytes");
           close = true;
         } else if (ec) {
-          break;  // a slow or vanished client: nothing to answer
+          co_return false;  // a slow or vanished client: nothing to answer
         } else {
           ++in_flight_;
           reply = co_await Dispatch(parser.get());
@@ -203,12 +261,11 @@ class HttpPool::Impl {
       response.body() = std::move(reply.body);
       response.keep_alive(!close);
       response.prepare_payload();
-      stream.expires_after(options_.request_timeout);
+      tcp_layer.expires_after(options_.request_timeout);
       co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || close) break;
+      if (ec) co_return false;
+      if (close) co_return true;
     }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   asio::awaitable<PeerReply> Dispatch(const http::request<http::string_body>& request) {
@@ -278,6 +335,9 @@ class HttpPool::Impl {
     co_return reply;
   }
 
+  // Null without server TLS. Declared before io_, so that it outlives the
+  // connections using it, which go with io_.
+  const std::shared_ptr<asio::ssl::context> server_tls_;
   asio::io_context io_;
   asio::thread_pool workers_;
   asio::thread_pool forwarders_;
@@ -305,10 +365,23 @@ Result<std::unique_ptr<HttpPool>> HttpPool::Start(Registry* registry, std::strin
     return InvalidArgumentError(
         "io_threads, worker_threads and forward_threads must be at least 1");
   }
-  if (self.substr(0, 7) != "http://") {
-    return InvalidArgumentError("self must be an http:// URL, not '" + self + "'");
+  // The other peers reach this one by `self`: its scheme must be what the
+  // server speaks.
+  const std::string scheme = options.server_tls.enabled() ? "https://" : "http://";
+  if (self.substr(0, scheme.size()) != scheme) {
+    return InvalidArgumentError("self must be an " + scheme + " URL" +
+                                (options.server_tls.enabled() ? " (server TLS is on)" : "") +
+                                ", not '" + self + "'");
   }
-  auto impl = std::make_unique<Impl>(registry, std::move(self), std::move(options));
+  std::shared_ptr<asio::ssl::context> server_tls;
+  if (options.server_tls.enabled()) {
+    auto context = internal::NewServerTlsContext(options.server_tls);
+    if (!context.ok()) return context.status();
+    server_tls = std::move(*context);
+  }
+  auto impl =
+      std::make_unique<Impl>(registry, std::move(self), std::move(options), std::move(server_tls));
+  if (Status s = impl->clients_.tls_status(); !s.ok()) return s;
   if (Status s = impl->Listen(listen); !s.ok()) return s;
   return std::unique_ptr<HttpPool>(new HttpPool(std::move(impl)));
 }
@@ -347,5 +420,6 @@ HttpClientPool::~HttpClientPool() = default;
 std::shared_ptr<PeerClient> HttpClientPool::ClientFor(const std::string& url) {
   return impl_->io.NewClient(url);
 }
+Status HttpClientPool::tls_status() const { return impl_->io.tls_status(); }
 
 }  // namespace groupcache

@@ -191,9 +191,10 @@ TEST(NodeTest, AddressAndPeerUrlAreFullUrls) {
 TEST(NodeTest, ParseNodeAddress) {
   EXPECT_EQ(*ParseNodeAddress("10.0.0.1:8080"), (Node{"10.0.0.1:8080", "10.0.0.1", 8080}));
   EXPECT_EQ(*ParseNodeAddress("http://host:1/"), (Node{"host:1", "host", 1}));
+  EXPECT_EQ(*ParseNodeAddress("https://host:1"), (Node{"host:1", "host", 1}));
   EXPECT_EQ(*ParseNodeAddress("[::1]:80"), (Node{"[::1]:80", "::1", 80}));
   for (const char* bad : {"host", "host:", ":80", "host:0", "host:65536", "host:http",
-                          "https://host:1", "http://host:1/path", "::1:80", "[::1"}) {
+                          "ftp://host:1", "http://host:1/path", "::1:80", "[::1"}) {
     Result<Node> r = ParseNodeAddress(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);

@@ -90,8 +90,9 @@ struct Node {
   }
 };
 
-// Parses "host:port", "[v6]:port", "http://host:port" (an optional trailing
-// '/' is allowed) into a Node whose name is "host:port". Errors:
+// Parses "host:port", "[v6]:port", "http://host:port" or
+// "https://host:port" (an optional trailing '/' is allowed; the scheme is
+// dropped) into a Node whose name is "host:port". Errors:
 // InvalidArgument quoting the text (no port, port not in 1..65535, another
 // scheme, a path).
 Result<Node> ParseNodeAddress(std::string_view text);
