@@ -1,6 +1,7 @@
 // The HTTP server and the HttpPool around it. Beast/Asio lives here and in
 // http_client.cc only.
 
+#include <array>
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -18,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -51,6 +53,7 @@ class HttpPool::Impl {
         picker_(self_, options_.ring,
                 [this](const std::string& url) { return clients_.NewClient(url); }),
         server_tls_(std::move(server_tls)),
+        io_(std::max(1, options_.io_threads)),
         workers_(static_cast<size_t>(options_.worker_threads)),
         forwarders_(static_cast<size_t>(options_.forward_threads)),
         acceptor_(io_) {}
@@ -227,6 +230,7 @@ class HttpPool::Impl {
       if (ec == beast::error::timeout || ec == asio::error::operation_aborted) co_return false;
       PeerReply reply;
       bool close = false;
+      bool http10 = false;
       if (ec) {
         if (ec == http::error::header_limit) {
           reply = PeerHandler::Error(431, "header too large");
@@ -238,9 +242,13 @@ class HttpPool::Impl {
         }
         close = true;
       } else {
-        tcp_layer.expires_after(options_.request_timeout);
-        co_await http::async_read(stream, buffer, parser,
-                                  asio::redirect_error(asio::use_awaitable, ec));
+        // A request without a body (every GET) is complete with its
+        // header: no second read.
+        if (!parser.is_done()) {
+          tcp_layer.expires_after(options_.request_timeout);
+          co_await http::async_read(stream, buffer, parser,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+        }
         if (ec == http::error::body_limit) {
           reply = PeerHandler::Error(
               413, "body over the limit of " + std::to_string(options_.max_body_bytes) + " bytes");
@@ -249,40 +257,72 @@ class HttpPool::Impl {
           co_return false;  // a slow or vanished client: nothing to answer
         } else {
           ++in_flight_;
-          reply = co_await Dispatch(parser.get());
+          // Cache hits and cheap requests are answered right here; only
+          // what must run on a worker costs a coroutine and two hops.
+          std::function<PeerReply()> job;
+          bool forward = false;
+          std::optional<PeerReply> quick = Prepare(parser.get(), &job, &forward);
+          if (quick) {
+            reply = std::move(*quick);
+          } else {
+            reply = co_await RunOnWorker(job, forward);
+          }
           --in_flight_;
           close = !parser.get().keep_alive();
+          http10 = parser.get().version() == 10;
         }
       }
-      http::response<http::string_body> response{static_cast<http::status>(reply.status), 11};
-      response.set(http::field::server, "groupcache-cpp");
-      if (!reply.content_type.empty()) response.set(http::field::content_type, reply.content_type);
-      if (reply.status == 405) response.set(http::field::allow, "GET, PUT, DELETE");
-      response.body() = std::move(reply.body);
-      response.keep_alive(!close);
-      response.prepare_payload();
+      // The response head is written by hand: it is always the same few
+      // fields, and Beast's general serializer cost more than the rest of
+      // a cache hit.
+      std::string head = ResponseHead(reply, close, http10);
+      std::array<asio::const_buffer, 2> out = {asio::buffer(head), asio::buffer(reply.body)};
       tcp_layer.expires_after(options_.request_timeout);
-      co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+      co_await asio::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return false;
       if (close) co_return true;
     }
   }
 
-  asio::awaitable<PeerReply> Dispatch(const http::request<http::string_body>& request) {
+  static std::string ResponseHead(const PeerReply& reply, bool close, bool http10) {
+    std::string head;
+    head.reserve(160);
+    head += "HTTP/1.1 ";
+    head += std::to_string(reply.status);
+    head += ' ';
+    head += http::obsolete_reason(static_cast<http::status>(reply.status));
+    head += "\r\nServer: groupcache-cpp\r\n";
+    if (!reply.content_type.empty()) {
+      head += "Content-Type: ";
+      head += reply.content_type;
+      head += "\r\n";
+    }
+    if (reply.status == 405) head += "Allow: GET, PUT, DELETE\r\n";
+    head += "Content-Length: ";
+    head += std::to_string(reply.body.size());
+    head += "\r\n";
+    if (close) {
+      head += "Connection: close\r\n";
+    } else if (http10) {
+      head += "Connection: keep-alive\r\n";
+    }
+    head += "\r\n";
+    return head;
+  }
+
+  // The part of a request that needs no worker: the answer, or in *job
+  // what must run on one (and in *forward which pool).
+  std::optional<PeerReply> Prepare(const http::request<http::string_body>& request,
+                                   std::function<PeerReply()>* job, bool* forward) {
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
     std::string_view method = request.method_string();
-    // What must run on a worker thread. A named variable rather than a
-    // lambda handed to a helper coroutine: g++ 12 destroys a by-value
-    // coroutine argument built from a temporary twice.
-    std::function<PeerReply()> job;
-    bool forward = false;
     if (path.substr(0, options_.base_path.size()) == options_.base_path) {
       auto pending = std::make_shared<PeerHandler::Pending>();
       std::optional<PeerReply> reply = handler_.Handle(method, path, request.body(), pending.get());
-      if (reply) co_return std::move(*reply);
-      forward = picker_.Owner(pending->key) != self_;
-      job = [this, pending] {
+      if (reply) return reply;
+      *forward = picker_.Owner(pending->key) != self_;
+      *job = [this, pending] {
         Context ctx = Context::Background().WithTimeout(options_.request_timeout);
         return handler_.Load(ctx, *pending);
       };
@@ -293,7 +333,7 @@ class HttpPool::Impl {
         auto it = handlers_.find(std::string(method) + " " + std::string(path));
         if (it != handlers_.end()) handler = it->second;
       }
-      if (!handler) co_return PeerHandler::Error(404, "404 page not found");
+      if (!handler) return PeerHandler::Error(404, "404 page not found");
       auto req = std::make_shared<HttpRequest>();
       req->method = std::string(method);
       req->path = std::string(path);
@@ -301,12 +341,18 @@ class HttpPool::Impl {
         req->query = std::string(target.substr(q + 1));
       }
       req->body = request.body();
-      job = [handler = std::move(handler), req] {
+      *job = [handler = std::move(handler), req] {
         HttpResponse r = handler(*req);
         return PeerReply{r.status, std::move(r.content_type), std::move(r.body)};
       };
     }
+    return std::nullopt;
+  }
 
+  // Runs `job` on a worker (or forwarder) thread and comes back. Arguments
+  // by reference to named variables: g++ 12 destroys a by-value coroutine
+  // argument built from a temporary twice.
+  asio::awaitable<PeerReply> RunOnWorker(const std::function<PeerReply()>& job, bool forward) {
     // Hop to a worker thread and back: a getter must never block an I/O
     // thread. A key another peer owns goes to the forwarders, which only
     // wait for that peer: were they the same threads as the loads, nodes

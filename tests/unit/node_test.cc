@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <optional>
@@ -160,11 +161,12 @@ TEST(NodeTest, TwoNodesShareOneRingAndServeEachOther) {
   // Ten keys owned by each node (with two peers a short run of keys may
   // well all land on one of them).
   std::vector<std::string> keys;
-  for (int i = 0, own1 = 0, own2 = 0; own1 < 10 || own2 < 10; ++i) {
+  std::array<int, 2> owned = {0, 0};
+  for (int i = 0; owned[0] < 10 || owned[1] < 10; ++i) {
     std::string key = "key-" + std::to_string(i);
-    int& owned = (*n1)->pool().Owner(key) == (*n1)->url() ? own1 : own2;
-    if (owned < 10) {
-      ++owned;
+    size_t owner = (*n1)->pool().Owner(key) == (*n1)->url() ? 0 : 1;
+    if (owned[owner] < 10) {
+      ++owned[owner];
       keys.push_back(key);
     }
   }
