@@ -318,10 +318,12 @@ class HttpPool::Impl {
     std::string_view path = target.substr(0, target.find('?'));
     std::string_view method = request.method_string();
     if (path.substr(0, options_.base_path.size()) == options_.base_path) {
-      auto pending = std::make_shared<PeerHandler::Pending>();
-      std::optional<PeerReply> reply = handler_.Handle(method, path, request.body(), pending.get());
+      // On the stack: a hit (the common case) allocates nothing for it.
+      PeerHandler::Pending miss;
+      std::optional<PeerReply> reply = handler_.Handle(method, path, request.body(), &miss);
       if (reply) return reply;
-      *forward = picker_.Owner(pending->key) != self_;
+      *forward = picker_.Owner(miss.key) != self_;
+      auto pending = std::make_shared<PeerHandler::Pending>(std::move(miss));
       *job = [this, pending] {
         Context ctx = Context::Background().WithTimeout(options_.request_timeout);
         return handler_.Load(ctx, *pending);

@@ -325,7 +325,7 @@ INSTANTIATE_TEST_SUITE_P(
                   {"GROUP_PORT=PORT", kDaemon, "--discovery", "static", "--peers",
                    "127.0.0.1:notaport", "--loader", "synthetic:8"},
                   "bad node address"}),
-    [](const ::testing::TestParamInfo<BadConfig>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<BadConfig>& p) { return p.param.name; });
 
 }  // namespace
 }  // namespace groupcache::testing

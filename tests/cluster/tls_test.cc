@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/loopback.h"
 #include "groupcache/discovery/static_provider.h"
 #include "groupcache/http_pool.h"
 #include "groupcache/node.h"
@@ -317,17 +318,11 @@ TEST_F(TlsTest, BadSettingsAreRejectedAtStartNamingTheFile) {
 }
 
 TEST_F(TlsTest, HandshakeHonoursDeadlineAndCancellation) {
-  // A listener that never accepts: the TCP connection completes in the
-  // backlog and the handshake is never answered.
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(fd, 16), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  // The TCP connection completes in the backlog and the handshake is never
+  // answered.
+  SilentListener silent;
+  ASSERT_NE(silent.port(), 0);
+  std::string url = "https://127.0.0.1:" + std::to_string(silent.port());
 
   HttpPoolOptions options;
   options.client_tls.ca_file = pki_.ca_cert;
@@ -343,27 +338,11 @@ TEST_F(TlsTest, HandshakeHonoursDeadlineAndCancellation) {
   cancel.Cancel();
   reader.join();
   EXPECT_EQ(c.status().code(), StatusCode::kCancelled) << c.status().ToString();
-  close(fd);
-}
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
 }
 
 TEST_F(TlsTest, NodesWithServerTlsReachTheirDiscoveredPeersOverHttps) {
-  int p1 = FreePort();
-  int p2 = FreePort();
+  int p1 = FreeLoopbackPort();
+  int p2 = FreeLoopbackPort();
   // Discovery knows host:port only; the scheme comes from the TLS setting.
   std::string peers = "127.0.0.1:" + std::to_string(p1) + ",127.0.0.1:" + std::to_string(p2);
   std::vector<std::unique_ptr<Node>> nodes;

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/loopback.h"
 #include "groupcache/http_pool.h"
 #include "groupcache/registry.h"
 
@@ -127,17 +128,9 @@ TEST_F(TransportTest, ExpiryTravelsWithTheValue) {
 }
 
 TEST(TransportClientTest, HonoursDeadlineAndCancellation) {
-  // A listener that never accepts: connections complete in the backlog and
-  // requests are never answered.
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(fd, 16), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  testing::SilentListener silent;
+  ASSERT_NE(silent.port(), 0);
+  std::string url = "http://127.0.0.1:" + std::to_string(silent.port());
 
   HttpClientPool clients;
   auto start = Clock::now();
@@ -155,7 +148,6 @@ TEST(TransportClientTest, HonoursDeadlineAndCancellation) {
   auto refused =
       clients.ClientFor("http://127.0.0.1:1")->Get(Context::Background().WithTimeout(2s), "g", "k");
   EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
-  close(fd);
 }
 
 }  // namespace

@@ -9,10 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "../common/loopback.h"
+
 namespace groupcache::discovery::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int FreeLoopbackPort();
+using ::groupcache::testing::FreeLoopbackPort;
 
 // True once 127.0.0.1:port accepts a TCP connection.
 bool PortAccepts(int port);

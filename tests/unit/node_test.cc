@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "../common/loopback.h"
 #include "groupcache/discovery/static_provider.h"
 
 namespace groupcache {
@@ -49,21 +50,6 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 // NOLINTEND(concurrency-mt-unsafe)
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 TEST(NodeOptionsFromEnvTest, ReadsTheThreeVariables) {
   ScopedEnv ip("NODE_IP", "10.1.2.3");
@@ -132,8 +118,8 @@ NodeOptions Options(int port) {
 }
 
 TEST(NodeTest, TwoNodesShareOneRingAndServeEachOther) {
-  int p1 = FreePort();
-  int p2 = FreePort();
+  int p1 = testing::FreeLoopbackPort();
+  int p2 = testing::FreeLoopbackPort();
   std::string peers = "127.0.0.1:" + std::to_string(p1) + ",127.0.0.1:" + std::to_string(p2);
   auto n1 = Node::Start(Options(p1), Static(peers));
   ASSERT_TRUE(n1.ok()) << n1.status().ToString();
@@ -188,7 +174,7 @@ TEST(NodeTest, TwoNodesShareOneRingAndServeEachOther) {
 }
 
 TEST(NodeTest, ABadSettingIsNamedAndNothingStaysBound) {
-  int port = FreePort();
+  int port = testing::FreeLoopbackPort();
   auto bad = Node::Start(Options(port), Static("127.0.0.1:notaport"));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
@@ -201,7 +187,7 @@ TEST(NodeTest, ABadSettingIsNamedAndNothingStaysBound) {
   auto no_port = Node::Start(Options(0), Static(""));
   ASSERT_FALSE(no_port.ok());
   EXPECT_NE(no_port.status().message().find("GROUP_PORT"), std::string::npos);
-  auto no_discovery = Node::Start(Options(FreePort()), nullptr);
+  auto no_discovery = Node::Start(Options(testing::FreeLoopbackPort()), nullptr);
   EXPECT_FALSE(no_discovery.ok());
 }
 
