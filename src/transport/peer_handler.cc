@@ -15,14 +15,48 @@ PeerHandler::PeerHandler(Registry* registry, const HttpPoolOptions& options, Log
 
 PeerReply PeerHandler::Error(int status, std::string message) {
   // Go's http.Error: the message and a newline, as plain text.
-  return {status, "text/plain; charset=utf-8", std::move(message) + "\n"};
+  return {status, "text/plain; charset=utf-8", std::move(message) + "\n", std::nullopt, {}};
+}
+
+namespace {
+
+// Protobuf's base-128 varint; returns the bytes written (at most 10).
+size_t PutVarint(uint64_t v, char* out) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    out[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  out[n++] = static_cast<char>(v);
+  return n;
+}
+
+}  // namespace
+
+GetResponseFrame FrameGetResponse(const ByteView& value) {
+  // GetResponse's fields are proto3 `optional`: value is always present
+  // (even empty), expire only when set; minute_qps is never sent.
+  constexpr char kValueTag = (1 << 3) | 2;   // field 1, length-delimited
+  constexpr char kExpireTag = (3 << 3) | 0;  // field 3, varint
+  GetResponseFrame f;
+  f.prefix[0] = kValueTag;
+  f.prefix_size = 1 + PutVarint(value.size(), f.prefix.data() + 1);
+  if (value.has_expiry()) {
+    f.suffix[0] = kExpireTag;
+    f.suffix_size =
+        1 + PutVarint(static_cast<uint64_t>(ToUnixNanos(value.expire())), f.suffix.data() + 1);
+  }
+  return f;
+}
+
+size_t PeerReply::size() const {
+  if (!value) return body.size();
+  GetResponseFrame f = FrameGetResponse(*value);
+  return f.prefix_size + value->size() + f.suffix_size;
 }
 
 PeerReply PeerHandler::Value(const ByteView& value) {
-  groupcachepb::GetResponse response;
-  response.set_value(value.data(), value.size());
-  if (value.has_expiry()) response.set_expire(ToUnixNanos(value.expire()));
-  return {200, "application/x-protobuf", response.SerializeAsString()};
+  return {200, "application/x-protobuf", {}, value, {}};
 }
 
 std::optional<PeerReply> PeerHandler::Handle(std::string_view method, std::string_view path,
@@ -59,11 +93,11 @@ std::optional<PeerReply> PeerHandler::Handle(std::string_view method, std::strin
     // the write (a defect of the reference we do not copy).
     group->SetFromPeer(
         key, ByteView(std::move(*request.mutable_value()), FromUnixNanos(request.expire())));
-    return PeerReply{200, "text/plain; charset=utf-8", ""};
+    return PeerReply{200, "text/plain; charset=utf-8", "", std::nullopt, {}};
   }
   if (method == "DELETE") {
     group->RemoveFromPeer(key);
-    return PeerReply{200, "text/plain; charset=utf-8", ""};
+    return PeerReply{200, "text/plain; charset=utf-8", "", std::nullopt, {}};
   }
   ByteView value;
   if (group->LookupForPeer(key, &value)) return Value(value);

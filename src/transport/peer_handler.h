@@ -9,6 +9,7 @@
 #ifndef GROUPCACHE_SRC_TRANSPORT_PEER_HANDLER_H_
 #define GROUPCACHE_SRC_TRANSPORT_PEER_HANDLER_H_
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,10 +22,34 @@
 
 namespace groupcache::internal {
 
+// The protobuf encoding of GetResponse{value, expire} is prefix + the
+// value's bytes + suffix, so a server can send a cached value without
+// copying it into a message: the bytes go out straight from the ByteView.
+// The same bytes as GetResponse::SerializeAsString (a unit test checks).
+struct GetResponseFrame {
+  std::array<char, 11> prefix{};  // field 1 tag, varint length
+  size_t prefix_size = 0;
+  std::array<char, 11> suffix{};  // field 3 tag, varint expire (if any)
+  size_t suffix_size = 0;
+};
+GetResponseFrame FrameGetResponse(const ByteView& value);
+
 struct PeerReply {
   int status = 200;
-  std::string content_type;
+  // A literal; a handler's own type goes in owned_content_type instead
+  // (a literal, as the common case, costs no allocation per reply).
+  std::string_view content_type;
   std::string body;
+  // Set for a GET's 200: the GetResponse is FrameGetResponse(*value)
+  // around its bytes, and `body` is empty.
+  std::optional<ByteView> value;
+  std::string owned_content_type;
+
+  std::string_view type() const {
+    return owned_content_type.empty() ? content_type : owned_content_type;
+  }
+  // The size of the response body.
+  size_t size() const;
 };
 
 class PeerHandler {

@@ -150,5 +150,97 @@ TEST(TransportClientTest, HonoursDeadlineAndCancellation) {
   EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
 }
 
+// Connects to 127.0.0.1:port, sends `request`, and reads until the server
+// closes the connection (or 5 s pass). Returns what came back and how long
+// the connection stayed open after the send.
+struct Exchange {
+  std::string received;
+  Clock::duration open_for{};
+  bool closed = false;
+};
+Exchange SendAndWaitForClose(int port, const std::string& request) {
+  Exchange out;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return out;
+  }
+  auto start = Clock::now();
+  if (!request.empty()) (void)!send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  char buf[4096];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      out.received.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    out.closed = n == 0 || errno == ECONNRESET;
+    break;
+  }
+  out.open_for = Clock::now() - start;
+  close(fd);
+  return out;
+}
+
+// A server must not hold a connection forever for a client that stalls:
+// idle keep-alive connections and half-sent headers go at the idle
+// timeout, a stalled body at the request timeout; the server answers
+// others all the while. Also with several I/O threads (strands).
+TEST(TransportServerTest, StalledConnectionsAreClosedAtTheirTimeouts) {
+  for (int io_threads : {1, 2}) {
+    SCOPED_TRACE("io_threads " + std::to_string(io_threads));
+    Registry registry(RegistryOptions{NewNullLogger()});
+    ASSERT_TRUE(registry
+                    .NewGroup("g", 1 << 20,
+                              [](const Context&, std::string_view key, Sink& d) {
+                                return d.SetString("v:" + std::string(key));
+                              })
+                    .ok());
+    HttpPoolOptions options;
+    options.idle_timeout = 600ms;
+    options.request_timeout = 300ms;
+    options.io_threads = io_threads;
+    int port = testing::FreeLoopbackPort();
+    std::string self = "http://127.0.0.1:" + std::to_string(port);
+    auto pool = HttpPool::Start(&registry, self, "127.0.0.1:" + std::to_string(port), options);
+    ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+
+    Exchange idle, half_header, half_body, answered;
+    std::thread t1([&] { idle = SendAndWaitForClose(port, ""); });
+    std::thread t2(
+        [&] { half_header = SendAndWaitForClose(port, "GET /_groupcache/g/k HTTP/1.1\r\nHo"); });
+    std::thread t3([&] {
+      half_body = SendAndWaitForClose(
+          port,
+          "PUT /_groupcache/g/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+    });
+    std::thread t4([&] {
+      answered = SendAndWaitForClose(port, "GET /_groupcache/g/k HTTP/1.1\r\nHost: x\r\n\r\n");
+    });
+    for (std::thread* t : {&t1, &t2, &t3, &t4}) t->join();
+
+    for (Exchange* e : {&idle, &half_header, &answered}) {
+      EXPECT_TRUE(e->closed);
+      EXPECT_GE(e->open_for, 500ms);
+      EXPECT_LT(e->open_for, 3s);
+    }
+    EXPECT_TRUE(idle.received.empty());
+    EXPECT_TRUE(half_header.received.empty());
+    EXPECT_NE(answered.received.find("HTTP/1.1 200 OK"), std::string::npos) << answered.received;
+    EXPECT_NE(answered.received.find("v:k"), std::string::npos);
+    // The header arrived (idle timer off), the body stalled: request timeout.
+    EXPECT_TRUE(half_body.closed);
+    EXPECT_GE(half_body.open_for, 250ms);
+    EXPECT_LT(half_body.open_for, 3s);
+    EXPECT_TRUE(half_body.received.empty()) << half_body.received;
+  }
+}
+
 }  // namespace
 }  // namespace groupcache
