@@ -140,29 +140,84 @@ Result<ByteView> Group::Load(const Context& ctx, std::string_view key) {
       Clock::time_point start = Clock::now();
       Result<ByteView> fetched = peer->Get(c, name_, key);
       RecordPeerLatency(Clock::now() - start);
-      if (fetched.ok() && fetched->Expired()) {
-        // The owner's copy expired in flight (or clocks disagree); a stale
-        // value must not be served or mirrored, so treat it as a failure.
-        fetched = UnavailableError("peer returned an already expired value");
-      }
-      if (fetched.ok()) {
-        Bump(counters_->peer_loads);
-        cache_->Add(CacheType::kHot, key, *fetched);
-        return fetched;
-      }
-      Status err = fetched.status();
-      if (err.code() == StatusCode::kNotFound || err.code() == StatusCode::kLoadFailed) {
-        return err;  // the owner's answer, not a transport failure
-      }
-      if (c.Done()) return c.Err();
-      Bump(counters_->peer_errors);
-      if (logger_->Enabled(LogLevel::kWarn)) {
-        logger_->Warn("peer fetch failed; loading locally",
-                      {{"group", name_}, {"peer", peer->url()}, {"error", err.ToString()}});
-      }
+      if (auto answer = AfterPeerFetch(c, *peer, std::move(fetched), key)) return *answer;
     }
     return LoadLocally(c, key);
   });
+}
+
+std::optional<Result<ByteView>> Group::AfterPeerFetch(const Context& ctx, const PeerClient& peer,
+                                                      Result<ByteView> fetched,
+                                                      std::string_view key) {
+  if (fetched.ok() && fetched->Expired()) {
+    // The owner's copy expired in flight (or clocks disagree); a stale
+    // value must not be served or mirrored, so treat it as a failure.
+    fetched = UnavailableError("peer returned an already expired value");
+  }
+  if (fetched.ok()) {
+    Bump(counters_->peer_loads);
+    cache_->Add(CacheType::kHot, key, *fetched);
+    return fetched;
+  }
+  Status err = fetched.status();
+  if (err.code() == StatusCode::kNotFound || err.code() == StatusCode::kLoadFailed) {
+    return Result<ByteView>(err);  // the owner's answer, not a transport failure
+  }
+  if (ctx.Done()) return Result<ByteView>(ctx.Err());
+  Bump(counters_->peer_errors);
+  if (logger_->Enabled(LogLevel::kWarn)) {
+    logger_->Warn("peer fetch failed; loading locally",
+                  {{"group", name_}, {"peer", peer.url()}, {"error", err.ToString()}});
+  }
+  return std::nullopt;
+}
+
+void Group::GetForPeerAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
+                            std::function<void(const Result<ByteView>&)> done) {
+  Bump(counters_->server_requests);
+  ByteView value;
+  if (cache_->Lookup(key, &value)) {
+    done(value);
+    return;
+  }
+  Bump(counters_->loads);
+  using Finisher = internal::SingleFlight<ByteView>::Finisher;
+  // The same steps as Load, with the waits turned into callbacks; each step
+  // holds the group, which a transport may drop while the load runs.
+  auto load_here = [run_local](const std::shared_ptr<Group>& self, const Context& c,
+                               std::string_view k, const Finisher& finish) {
+    bool taken =
+        run_local([self, c, k = std::string(k), finish] { finish(self->LoadLocally(c, k)); });
+    if (!taken) finish(UnavailableError("no worker free to load on: overloaded"));
+  };
+  auto start = [self = shared_from_this(), load_here](const Context& c, std::string_view k,
+                                                      const Finisher& finish) {
+    ByteView cached;
+    Bump(self->counters_->extra_lookups);
+    if (self->cache_->Lookup(k, &cached)) {
+      finish(cached);
+      return;
+    }
+    Bump(self->counters_->loads_deduped);
+    std::shared_ptr<PeerPicker> picker = self->peers_->Get();
+    std::shared_ptr<PeerClient> peer = picker ? picker->PickPeer(k) : nullptr;
+    if (peer == nullptr) {
+      load_here(self, c, k, finish);
+      return;
+    }
+    Clock::time_point began = Clock::now();
+    peer->GetAsync(
+        c, self->name_, k,
+        [self, c, k = std::string(k), peer, began, load_here, finish](Result<ByteView> fetched) {
+          self->RecordPeerLatency(Clock::now() - began);
+          if (auto answer = self->AfterPeerFetch(c, *peer, std::move(fetched), k)) {
+            finish(std::move(*answer));
+          } else {
+            load_here(self, c, k, finish);
+          }
+        });
+  };
+  flights_->load.DoAsync(ctx, key, start, std::move(done), shared_from_this());
 }
 
 Result<ByteView> Group::LoadLocally(const Context& ctx, std::string_view key) {

@@ -21,11 +21,23 @@
 //    runs its own (used by Set, so that two different values written to one
 //    key are both applied, in order).
 //
-// Thread-safe. fn runs without any SingleFlight lock held.
+// DoAsync is the same for callers that must not block (a transport's I/O
+// thread): it joins the call in flight or starts one, and a callback gets
+// the result. Blocking and asynchronous callers of one key share one call,
+// whichever kind leads. An asynchronous leader's work ends by calling its
+// Finisher once, from any thread; a Finisher dropped without being called
+// (a callback lost to a shutdown) completes the call with Unavailable, so
+// no waiter is stranded. Asynchronous waiters are not timed out here: the
+// caller bounds its own wait, and its callback may come after it stopped
+// waiting.
+//
+// Thread-safe. fn, start and the callbacks run without any SingleFlight
+// lock held. The SingleFlight must outlive its calls in flight.
 
 #ifndef GROUPCACHE_SRC_SINGLE_FLIGHT_H_
 #define GROUPCACHE_SRC_SINGLE_FLIGHT_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -34,8 +46,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "groupcache/context.h"
 #include "groupcache/status.h"
@@ -48,6 +62,8 @@ struct NoTag {
 
 template <typename T, typename Tag = NoTag>
 class SingleFlight {
+  struct Call;
+
  public:
   using Fn = std::function<Result<T>(const Context&)>;
 
@@ -79,6 +95,92 @@ class SingleFlight {
     }
   }
 
+  // Completes an asynchronous call (see DoAsync). Copyable; the first call
+  // wins, later ones do nothing; when the last copy goes without one, the
+  // call completes with Unavailable.
+  class Finisher {
+   public:
+    void operator()(Result<T> result) const { state_->Finish(std::move(result)); }
+
+   private:
+    friend class SingleFlight;
+    struct State {
+      SingleFlight* flight = nullptr;
+      std::shared_ptr<const void> owner;  // keeps `flight` alive until Finish
+      std::string key;
+      std::shared_ptr<Call> call;
+      Context ctx;
+      std::atomic<bool> finished{false};
+
+      void Finish(Result<T> result) {
+        if (finished.exchange(true)) return;
+        flight->Complete(key, call, ctx, std::move(result));
+      }
+      ~State() { Finish(UnavailableError("load abandoned (shutting down?)")); }
+    };
+    explicit Finisher(std::shared_ptr<State> state) : state_(std::move(state)) {}
+    std::shared_ptr<State> state_;
+  };
+  using Start = std::function<void(const Context&, std::string_view key, Finisher)>;
+  using Done = std::function<void(const Result<T>&)>;
+
+  // Joins the call in flight for `key`, or starts one with start(ctx, key,
+  // finisher). `done` is called once with the result: on the thread that
+  // completes the call, or on this one before DoAsync returns if the result
+  // is at hand. A waiter whose call failed only because its leader's
+  // context ended starts a new call if its own context is live, as in Do.
+  // `owner` (what owns this SingleFlight) is kept alive until the call is
+  // finished.
+  void DoAsync(const Context& ctx, std::string_view key, const Start& start, Done done,
+               std::shared_ptr<const void> owner) {
+    static_assert(std::is_same_v<Tag, NoTag>, "DoAsync is for untagged flights");
+    static const Tag kTag{};
+    std::unique_lock lock(mu_);
+    auto it = calls_.find(key);
+    if (it == calls_.end()) {
+      auto call = std::make_shared<Call>();
+      call->tag = &kTag;
+      // The leader's own callback first (start may finish at once), while
+      // no one else can see the call.
+      call->async_waiters.push_back([done = std::move(done)](const Call& c) { done(*c.result); });
+      calls_.emplace(std::string(key), call);
+      lock.unlock();
+      auto state = std::make_shared<typename Finisher::State>();
+      state->flight = this;
+      state->owner = std::move(owner);
+      state->key = std::string(key);
+      state->call = call;
+      state->ctx = ctx;
+      Finisher finish(std::move(state));
+      try {
+        start(ctx, key, finish);
+      } catch (const std::exception& e) {
+        finish(InternalError(std::string("load threw: ") + e.what()));
+      } catch (...) {
+        finish(InternalError("load threw a non-standard exception"));
+      }
+      return;
+    }
+    std::shared_ptr<Call> call = it->second;
+    lock.unlock();
+    auto follow = [this, ctx, key = std::string(key), start, done = std::move(done),
+                   owner = std::move(owner)](const Call& c) {
+      if (c.leader_ctx_failed && !ctx.Done()) {
+        DoAsync(ctx, key, start, done, owner);
+        return;
+      }
+      done(*c.result);
+    };
+    {
+      std::lock_guard call_lock(call->mu);
+      if (!call->done) {
+        call->async_waiters.push_back(std::move(follow));
+        return;
+      }
+    }
+    follow(*call);  // it completed between the two looks
+  }
+
   // Number of keys with a call in flight (for tests and metrics).
   size_t InFlight() const {
     std::lock_guard lock(mu_);
@@ -93,6 +195,8 @@ class SingleFlight {
     std::optional<Result<T>> result;  // written before done, read after
     bool leader_ctx_failed = false;   // written before done
     const Tag* tag = nullptr;         // valid while the call is in calls_
+    // DoAsync callers waiting; called once, after done.
+    std::vector<std::function<void(const Call&)>> async_waiters;  // GUARDED_BY(mu)
   };
 
   struct Hash {
@@ -110,23 +214,33 @@ class SingleFlight {
     } catch (...) {
       result.emplace(InternalError("load threw a non-standard exception"));
     }
-    const Status st = result->status();
+    Complete(key, call, ctx, *result);
+    return std::move(*result);
+  }
+
+  // Publishes the result of `call`, led under `ctx`, and wakes every
+  // waiter of either kind.
+  void Complete(std::string_view key, const std::shared_ptr<Call>& call, const Context& ctx,
+                Result<T> result) {
+    const Status st = result.status();
     call->leader_ctx_failed =
         !st.ok() && ctx.Done() &&
         (st.code() == StatusCode::kCancelled || st.code() == StatusCode::kDeadlineExceeded);
-    call->result = *result;
+    call->result = std::move(result);
     {
       // Forget the call before waking anyone: a follower that loops to start
       // its own call must not find this finished one again.
       std::lock_guard lock(mu_);
       calls_.erase(calls_.find(key));
     }
+    std::vector<std::function<void(const Call&)>> waiters;
     {
       std::lock_guard lock(call->mu);
       call->done = true;
+      waiters.swap(call->async_waiters);
     }
     call->cv.notify_all();
-    return std::move(*result);
+    for (auto& waiter : waiters) waiter(*call);
   }
 
   // Blocks until the call is done (OK) or ctx is done (its error).

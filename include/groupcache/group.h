@@ -43,12 +43,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "groupcache/byte_view.h"
 #include "groupcache/context.h"
 #include "groupcache/logger.h"
+#include "groupcache/peers.h"
 #include "groupcache/sink.h"
 #include "groupcache/stats.h"
 #include "groupcache/status.h"
@@ -81,7 +83,9 @@ struct GroupOptions {
   int cache_shards = 0;
 };
 
-class Group {
+// Owned by shared_ptr (a Registry makes them): asynchronous loads hold
+// their group.
+class Group : public std::enable_shared_from_this<Group> {
  public:
   ~Group();
   Group(const Group&) = delete;
@@ -122,6 +126,18 @@ class Group {
   // A peer asked for `key` (counts server_requests, then as Get). May run
   // the getter: never call it on an I/O thread.
   Result<ByteView> GetForPeer(const Context& ctx, std::string_view key);
+  // The non-blocking GetForPeer, for a transport's I/O thread: `done` gets
+  // the result once, on the thread that completes the load (or on this one,
+  // before the call returns, on a hit). A fetch from the owner runs on its
+  // PeerClient's GetAsync and blocks nobody; a load that must run here (this
+  // process owns the key, or the owner failed) is handed to `run_local`,
+  // which must run it on a thread that may block, or return false to refuse
+  // it (the load then fails with Unavailable). Shares its single-flight
+  // with Get: a key has one load in flight whichever kind of caller started
+  // it. The caller bounds its own wait.
+  using LocalRunner = std::function<bool(std::function<void()> job)>;
+  void GetForPeerAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
+                       std::function<void(const Result<ByteView>&)> done);
   // A peer sent a value: store it in the main cache.
   void SetFromPeer(std::string_view key, const ByteView& value);
   // A peer asked to forget `key`: drop it from both caches.
@@ -133,6 +149,11 @@ class Group {
         std::shared_ptr<Logger> logger);
 
   Result<ByteView> Load(const Context& ctx, std::string_view key);
+  // What a load does with a peer's answer: the value (mirrored in the hot
+  // cache), the owner's own error, or nullopt when the group must load
+  // locally instead.
+  std::optional<Result<ByteView>> AfterPeerFetch(const Context& ctx, const PeerClient& peer,
+                                                 Result<ByteView> fetched, std::string_view key);
   Result<ByteView> LoadLocally(const Context& ctx, std::string_view key);
   void RecordPeerLatency(Clock::duration elapsed);
 

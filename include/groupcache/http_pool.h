@@ -3,13 +3,17 @@
 // protocol (GET, PUT, DELETE under the base path) to the other peers,
 // byte-compatible with the Go nodes.
 //
-// Threads: `io_threads` run the server's connections and the clients'
-// requests (Asio, one coroutine per connection). A getter never runs on
-// them: a peer request that misses the cache is handed to a bounded pool of
-// `worker_threads` (or, for a key another peer owns, of `forward_threads`);
-// a hit is answered directly. Client calls (PeerClient
-// methods) block the calling thread until the answer, the caller's
-// deadline, or its cancellation, whichever comes first.
+// Threads: `io_threads` run the server's connections, and one more thread
+// the clients' requests (Asio, one coroutine per connection). A hit is
+// answered on the I/O thread. A GET that misses waits without holding a
+// thread: for a key another peer owns (a client that asked the wrong node)
+// the fetch runs on the client's thread, and a getter, which must never
+// run on an I/O thread, runs on a bounded pool of `worker_threads`. Either
+// way the request joins the group's single-flight, so concurrent requests
+// for one cold key cost one load and no extra threads. Client calls
+// (PeerClient methods) block the calling thread until the answer, the
+// caller's deadline, or its cancellation, whichever comes first; the
+// server uses the non-blocking GetAsync.
 //
 // Wire compatibility: with RingAlgorithm::kMailgun (default) keys are
 // escaped like Go's url.PathEscape (mailgun/Tochemey nodes); with kGolang
@@ -101,14 +105,11 @@ struct HttpPoolOptions {
   RingOptions ring;
 
   int io_threads = 1;
-  // Threads that run loads for peers, and how many such requests may wait
-  // for one before the server answers 503.
+  // Threads that run loads (getters) for peers, and how many such loads
+  // may wait for one before the server answers 503. Requests waiting on a
+  // load already running (single-flight) or on another peer take neither.
   int worker_threads = 4;
   int worker_queue_limit = 1024;
-  // Threads that serve GETs for keys another peer owns (a client that
-  // asked the wrong node): they only wait for that peer, so they are kept
-  // apart from the loads (see the server).
-  int forward_threads = 16;
 
   // Limits. A request over one of them gets its status code and is not
   // processed further.

@@ -11,6 +11,7 @@
 #ifndef GROUPCACHE_PEERS_H_
 #define GROUPCACHE_PEERS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,6 +35,19 @@ class PeerClient {
   //   failures, after which the group falls back to a local load.
   virtual Result<ByteView> Get(const Context& ctx, std::string_view group,
                                std::string_view key) = 0;
+
+  // The non-blocking Get, for callers that must not wait (a transport
+  // serving a peer's request on an I/O thread): starts the fetch and calls
+  // `done` once with what Get would return, from any thread, possibly this
+  // one before GetAsync returns. The default runs Get here, blocking the
+  // caller: a client used behind an HttpPool's server should override it
+  // (the HTTP client does).
+  // (`done` by value: an override keeps it until the answer comes.)
+  virtual void GetAsync(
+      const Context& ctx, std::string_view group, std::string_view key,
+      std::function<void(Result<ByteView>)> done) {  // NOLINT(performance-unnecessary-value-param)
+    done(Get(ctx, group, key));
+  }
 
   // Stores the value in the peer's main cache (HTTP PUT).
   virtual Status Set(const Context& ctx, std::string_view group, std::string_view key,

@@ -18,6 +18,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -83,13 +84,15 @@ struct Outcome {
   std::string body;
 };
 
-// One request in flight: shared by the waiting caller and the coroutine.
+// One request in flight: shared by the caller and the coroutine.
 // `current` (the TCP layer of the connection in use, TLS or not) and
 // `cancelled` are touched on the I/O thread only.
 struct Call {
-  std::promise<Outcome> promise;
   TcpStream* current = nullptr;
   bool cancelled = false;
+  // The caller's cancellation hook; dropped on the I/O thread when the
+  // exchange ends.
+  Context::Registration cancel_hook;
 };
 
 std::string Trim(std::string s) {
@@ -132,16 +135,15 @@ class HttpPeerClient final : public PeerClient,
   }
 
   Result<ByteView> Get(const Context& ctx, std::string_view group, std::string_view key) override {
-    Outcome out = Roundtrip(ctx, http::verb::get, Target(group, key), {});
-    if (!out.status.ok()) return out.status;
-    if (out.http_status == 200) {
-      groupcachepb::GetResponse response;
-      if (!response.ParseFromString(out.body)) {
-        return UnavailableError("peer " + url_ + " sent an undecodable GetResponse");
-      }
-      return ByteView(std::move(*response.mutable_value()), FromUnixNanos(response.expire()));
-    }
-    return ErrorFor(out);
+    return GetResult(Roundtrip(ctx, http::verb::get, Target(group, key), {}));
+  }
+
+  void GetAsync(const Context& ctx, std::string_view group, std::string_view key,
+                std::function<void(Result<ByteView>)> done) override {
+    Start(ctx, http::verb::get, Target(group, key), {},
+          [self = shared_from_this(), done = std::move(done)](const Outcome& out) {
+            done(self->GetResult(out));
+          });
   }
 
   Status Set(const Context& ctx, std::string_view group, std::string_view key,
@@ -184,40 +186,25 @@ class HttpPeerClient final : public PeerClient,
                             body);
   }
 
+  Result<ByteView> GetResult(const Outcome& out) const {
+    if (!out.status.ok()) return out.status;
+    if (out.http_status == 200) {
+      groupcachepb::GetResponse response;
+      if (!response.ParseFromString(out.body)) {
+        return UnavailableError("peer " + url_ + " sent an undecodable GetResponse");
+      }
+      return ByteView(std::move(*response.mutable_value()), FromUnixNanos(response.expire()));
+    }
+    return ErrorFor(out);
+  }
+
+  // The blocking form of Start: waits for the outcome.
   Outcome Roundtrip(const Context& ctx, http::verb verb, std::string target, std::string body) {
-    if (!config_error_.ok()) return {config_error_, 0, {}};
-    if (io_->stopped) return {UnavailableError("client stopped"), 0, {}};
-    if (Status s = ctx.Err(); !s.ok()) return {s, 0, {}};
-    Clock::time_point deadline = Clock::now() + io_->options.request_timeout;
-    bool ctx_deadline = false;
-    if (auto d = ctx.deadline(); d && *d < deadline) {
-      deadline = *d;
-      ctx_deadline = true;
-    }
-    auto call = std::make_shared<Call>();
-    std::future<Outcome> result = call->promise.get_future();
-    auto done = [call](const std::exception_ptr& e, Outcome out) {
-      if (e) out.status = InternalError("client request threw");
-      call->promise.set_value(std::move(out));
-    };
-    std::shared_ptr<HttpPeerClient> self = shared_from_this();
-    if (tls_) {
-      asio::co_spawn(io_->io,
-                     Exchange<TlsStream>(std::move(self), call, verb, std::move(target),
-                                         std::move(body), deadline, ctx_deadline),
-                     done);
-    } else {
-      asio::co_spawn(io_->io,
-                     Exchange<TcpStream>(std::move(self), call, verb, std::move(target),
-                                         std::move(body), deadline, ctx_deadline),
-                     done);
-    }
-    Context::Registration reg = ctx.OnCancel([call, io = io_] {
-      asio::post(io->io, [call] {
-        call->cancelled = true;
-        if (call->current != nullptr) call->current->socket().cancel();
-      });
-    });
+    auto promise = std::make_shared<std::promise<Outcome>>();
+    std::future<Outcome> result = promise->get_future();
+    Clock::time_point deadline =
+        Start(ctx, verb, std::move(target), std::move(body),
+              [promise](Outcome out) { promise->set_value(std::move(out)); });
     // Every operation of the exchange expires at the deadline; the margin
     // only covers an I/O thread that was stopped under us.
     if (result.wait_until(deadline + std::chrono::seconds(2)) != std::future_status::ready) {
@@ -225,9 +212,63 @@ class HttpPeerClient final : public PeerClient,
     }
     try {
       return result.get();
-    } catch (const std::future_error&) {
+    } catch (const std::future_error&) {  // the exchange was dropped unfinished
       return {UnavailableError("client stopped"), 0, {}};
     }
+  }
+
+  // Starts the exchange on the I/O thread; `done` gets its outcome there
+  // (or here, at once, for a request that cannot start). If the I/O thread
+  // stops first, `done` is destroyed without being called. Returns the
+  // exchange's deadline.
+  Clock::time_point Start(const Context& ctx, http::verb verb, std::string target, std::string body,
+                          std::function<void(Outcome)> done) {
+    Clock::time_point deadline = Clock::now() + io_->options.request_timeout;
+    bool ctx_deadline = false;
+    if (auto d = ctx.deadline(); d && *d < deadline) {
+      deadline = *d;
+      ctx_deadline = true;
+    }
+    if (!config_error_.ok()) {
+      done({config_error_, 0, {}});
+      return deadline;
+    }
+    if (io_->stopped) {
+      done({UnavailableError("client stopped"), 0, {}});
+      return deadline;
+    }
+    if (Status s = ctx.Err(); !s.ok()) {
+      done({s, 0, {}});
+      return deadline;
+    }
+    auto call = std::make_shared<Call>();
+    // The hook posts to the I/O thread, which owns the connection.
+    call->cancel_hook = ctx.OnCancel([weak = std::weak_ptr<Call>(call), io = io_] {
+      asio::post(io->io, [weak] {
+        if (auto c = weak.lock()) {
+          c->cancelled = true;
+          if (c->current != nullptr) c->current->socket().cancel();
+        }
+      });
+    });
+    auto finish = [call, done = std::move(done)](const std::exception_ptr& e, Outcome out) {
+      if (e) out.status = InternalError("client request threw");
+      call->cancel_hook = {};
+      done(std::move(out));
+    };
+    std::shared_ptr<HttpPeerClient> self = shared_from_this();
+    if (tls_) {
+      asio::co_spawn(io_->io,
+                     Exchange<TlsStream>(std::move(self), call, verb, std::move(target),
+                                         std::move(body), deadline, ctx_deadline),
+                     std::move(finish));
+    } else {
+      asio::co_spawn(io_->io,
+                     Exchange<TcpStream>(std::move(self), call, verb, std::move(target),
+                                         std::move(body), deadline, ctx_deadline),
+                     std::move(finish));
+    }
+    return deadline;
   }
 
   // `detail`, if any, is appended to the error's own message.

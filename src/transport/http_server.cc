@@ -102,6 +102,35 @@ class Watchdog {
   std::shared_ptr<State> state_;
 };
 
+// Posts to the server's executors from other threads (the clients' thread,
+// workers, application threads finishing a load a request waits on) for as
+// long as the server's io_context exists; Close() makes later posts no-ops.
+class PostGate {
+ public:
+  void Post(const asio::any_io_executor& executor, std::function<void()> fn) {
+    std::lock_guard lock(mu_);
+    if (open_) asio::post(executor, std::move(fn));
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    open_ = false;
+  }
+
+ private:
+  std::mutex mu_;
+  bool open_ = true;  // GUARDED_BY(mu_)
+};
+
+// A request waiting for an asynchronous load: the load's callback leaves
+// the reply here and wakes the request's timer; the request stops waiting
+// at its deadline if the reply has not come.
+struct ReplyWait {
+  std::mutex mu;
+  std::optional<PeerReply> reply;       // GUARDED_BY(mu)
+  asio::steady_timer* timer = nullptr;  // GUARDED_BY(mu); null once done waiting
+  asio::any_io_executor executor;       // the request's own (its strand)
+};
+
 }  // namespace
 
 class HttpPool::Impl {
@@ -119,7 +148,6 @@ class HttpPool::Impl {
         server_tls_(std::move(server_tls)),
         io_(std::max(1, options_.io_threads)),
         workers_(static_cast<size_t>(options_.worker_threads)),
-        forwarders_(static_cast<size_t>(options_.forward_threads)),
         acceptor_(io_) {}
 
   ~Impl() { Shutdown(std::chrono::milliseconds(0)); }
@@ -174,10 +202,10 @@ class HttpPool::Impl {
     io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    // Loads still running finish into the void from here on.
+    gate_->Close();
     workers_.stop();
     workers_.join();
-    forwarders_.stop();
-    forwarders_.join();
     clients_.Stop();
   }
 
@@ -330,15 +358,18 @@ class HttpPool::Impl {
           co_return false;  // a slow or vanished client: nothing to answer
         } else {
           ++in_flight_;
-          // Cache hits and cheap requests are answered right here; only
-          // what must run on a worker costs a coroutine and two hops.
+          // Cache hits and cheap requests are answered right here; a miss
+          // waits for its load without holding a thread; only other
+          // handlers hop to a worker and back.
           std::function<PeerReply()> job;
-          bool forward = false;
-          std::optional<PeerReply> quick = Prepare(parser.get(), &job, &forward);
+          std::shared_ptr<PeerHandler::Pending> miss;
+          std::optional<PeerReply> quick = Prepare(parser.get(), &job, &miss);
           if (quick) {
             reply = std::move(*quick);
+          } else if (miss) {
+            reply = co_await Load(miss);
           } else {
-            reply = co_await RunOnWorker(job, forward);
+            reply = co_await RunOnWorker(job);
           }
           --in_flight_;
           close = !parser.get().keep_alive();
@@ -408,24 +439,20 @@ class HttpPool::Impl {
     out->append(digits + i, sizeof(digits) - i);
   }
 
-  // The part of a request that needs no worker: the answer, or in *job
-  // what must run on one (and in *forward which pool).
+  // The part of a request that needs no waiting: the answer, or the GET
+  // that missed in *miss, or in *job a handler to run on a worker.
   std::optional<PeerReply> Prepare(const http::request<http::string_body>& request,
-                                   std::function<PeerReply()>* job, bool* forward) {
+                                   std::function<PeerReply()>* job,
+                                   std::shared_ptr<PeerHandler::Pending>* miss) {
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
     std::string_view method = request.method_string();
     if (path.substr(0, options_.base_path.size()) == options_.base_path) {
       // On the stack: a hit (the common case) allocates nothing for it.
-      PeerHandler::Pending miss;
-      std::optional<PeerReply> reply = handler_.Handle(method, path, request.body(), &miss);
+      PeerHandler::Pending pending;
+      std::optional<PeerReply> reply = handler_.Handle(method, path, request.body(), &pending);
       if (reply) return reply;
-      *forward = picker_.Owner(miss.key) != self_;
-      auto pending = std::make_shared<PeerHandler::Pending>(std::move(miss));
-      *job = [this, pending] {
-        Context ctx = Context::Background().WithTimeout(options_.request_timeout);
-        return handler_.Load(ctx, *pending);
-      };
+      *miss = std::make_shared<PeerHandler::Pending>(std::move(pending));
     } else {
       Handler handler;
       {
@@ -449,36 +476,85 @@ class HttpPool::Impl {
     return std::nullopt;
   }
 
-  // Runs `job` on a worker (or forwarder) thread and comes back. Arguments
-  // by reference to named variables: g++ 12 destroys a by-value coroutine
-  // argument built from a temporary twice.
-  asio::awaitable<PeerReply> RunOnWorker(const std::function<PeerReply()>& job, bool forward) {
-    // Hop to a worker thread and back: a getter must never block an I/O
-    // thread. A key another peer owns goes to the forwarders, which only
-    // wait for that peer: were they the same threads as the loads, nodes
-    // forwarding to each other could fill each other's workers with
-    // requests that wait on one another until their timeouts.
-    std::atomic<int>& queued = forward ? forward_queued_ : queued_;
-    int threads = forward ? options_.forward_threads : options_.worker_threads;
-    if (queued.fetch_add(1) >= options_.worker_queue_limit + threads) {
-      --queued;
-      co_return PeerHandler::Error(503, "overloaded: too many loads waiting");
+  // Runs `job` on a worker thread and comes back (a handler may block; an
+  // I/O thread must not). Arguments by reference to named variables: g++ 12
+  // destroys a by-value coroutine argument built from a temporary twice.
+  asio::awaitable<PeerReply> RunOnWorker(const std::function<PeerReply()>& job) {
+    if (queued_.fetch_add(1) >= options_.worker_queue_limit + options_.worker_threads) {
+      --queued_;
+      co_return PeerHandler::Error(503, "overloaded: too many requests waiting for a worker");
     }
     auto io_executor = co_await asio::this_coro::executor;
-    if (forward) {
-      co_await asio::post(asio::bind_executor(forwarders_.get_executor(), asio::use_awaitable));
-    } else {
-      co_await asio::post(asio::bind_executor(workers_.get_executor(), asio::use_awaitable));
-    }
+    co_await asio::post(asio::bind_executor(workers_.get_executor(), asio::use_awaitable));
     PeerReply reply;
     try {
       reply = job();
     } catch (const std::exception& e) {
       reply = PeerHandler::Error(500, std::string("handler threw: ") + e.what());
     }
-    --queued;
+    --queued_;
     co_await asio::post(asio::bind_executor(io_executor, asio::use_awaitable));
     co_return reply;
+  }
+
+  // The group's runner for loads that must run here: a worker, unless too
+  // many loads wait for one already.
+  bool RunLocal(std::function<void()> job) {
+    if (queued_.fetch_add(1) >= options_.worker_queue_limit + options_.worker_threads) {
+      --queued_;
+      return false;
+    }
+    asio::post(workers_, [this, job = std::move(job)] {
+      job();
+      --queued_;
+    });
+    return true;
+  }
+
+  // A GET that missed: starts (or joins) the group's load and waits for it
+  // without holding any thread, up to the request timeout. The load's
+  // callback, on whatever thread finishes it, leaves the reply in a
+  // ReplyWait and cancels this request's timer from the request's own
+  // executor.
+  asio::awaitable<PeerReply> Load(const std::shared_ptr<PeerHandler::Pending>& pending) {
+    // The load's own deadline; the request gives up a little later, so
+    // that a load ending at its deadline still answers with its error.
+    constexpr auto kMargin = std::chrono::milliseconds(100);
+    Context ctx = Context::Background().WithTimeout(options_.request_timeout);
+    auto wait = std::make_shared<ReplyWait>();
+    wait->executor = co_await asio::this_coro::executor;
+    asio::steady_timer timer(wait->executor, options_.request_timeout + kMargin);
+    {
+      std::lock_guard lock(wait->mu);
+      wait->timer = &timer;
+    }
+    beast::error_code ec;
+    auto token = asio::redirect_error(asio::use_awaitable, ec);
+    co_await asio::async_initiate<decltype(token), void(beast::error_code)>(
+        [&](auto handler) {
+          // The wait starts before the load, which may finish at once.
+          timer.async_wait(std::move(handler));
+          PeerHandler::LoadAsync(ctx, *pending, run_local_, [wait, gate = gate_](PeerReply reply) {
+            std::lock_guard lock(wait->mu);
+            if (wait->timer == nullptr) return;  // gave up
+            wait->reply = std::move(reply);
+            gate->Post(wait->executor, [wait] {
+              std::lock_guard l(wait->mu);
+              if (wait->timer != nullptr) wait->timer->cancel();
+            });
+          });
+        },
+        token);
+    std::optional<PeerReply> reply;
+    {
+      std::lock_guard lock(wait->mu);
+      wait->timer = nullptr;
+      reply.swap(wait->reply);
+    }
+    if (reply) co_return std::move(*reply);
+    co_return PeerHandler::Error(503, "timed out after " +
+                                          std::to_string(options_.request_timeout.count()) +
+                                          " ms waiting for the load of '" + pending->key + "'");
   }
 
   // Null without server TLS. Declared before io_, so that it outlives the
@@ -486,13 +562,15 @@ class HttpPool::Impl {
   const std::shared_ptr<asio::ssl::context> server_tls_;
   asio::io_context io_;
   asio::thread_pool workers_;
-  asio::thread_pool forwarders_;
+  const Group::LocalRunner run_local_ = [this](std::function<void()> job) {
+    return RunLocal(std::move(job));
+  };
+  const std::shared_ptr<PostGate> gate_ = std::make_shared<PostGate>();
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
   std::atomic<int> connections_{0};
   std::atomic<int> in_flight_{0};
   std::atomic<int> queued_{0};
-  std::atomic<int> forward_queued_{0};
   std::mutex handlers_mu_;
   std::map<std::string, Handler> handlers_;  // GUARDED_BY(handlers_mu_)
   std::mutex shutdown_mu_;
@@ -507,9 +585,8 @@ Result<std::unique_ptr<HttpPool>> HttpPool::Start(Registry* registry, std::strin
       options.base_path.back() != '/') {
     return InvalidArgumentError("base_path must start and end with '/': " + options.base_path);
   }
-  if (options.worker_threads < 1 || options.io_threads < 1 || options.forward_threads < 1) {
-    return InvalidArgumentError(
-        "io_threads, worker_threads and forward_threads must be at least 1");
+  if (options.worker_threads < 1 || options.io_threads < 1) {
+    return InvalidArgumentError("io_threads and worker_threads must be at least 1");
   }
   // The other peers reach this one by `self`: its scheme must be what the
   // server speaks.

@@ -106,8 +106,15 @@ std::optional<PeerReply> PeerHandler::Handle(std::string_view method, std::strin
   return std::nullopt;
 }
 
-PeerReply PeerHandler::Load(const Context& ctx, const Pending& pending) const {
-  Result<ByteView> value = pending.group->GetForPeer(ctx, pending.key);
+void PeerHandler::LoadAsync(const Context& ctx, const Pending& pending,
+                            const Group::LocalRunner& run_local,
+                            std::function<void(PeerReply)> done) {
+  pending.group->GetForPeerAsync(
+      ctx, pending.key, run_local,
+      [done = std::move(done)](const Result<ByteView>& value) { done(ReplyFor(value)); });
+}
+
+PeerReply PeerHandler::ReplyFor(const Result<ByteView>& value) {
   if (value.ok()) return Value(*value);
   const Status& s = value.status();
   if (s.code() == StatusCode::kNotFound) return Error(404, s.message());

@@ -4,12 +4,13 @@
 //
 // Handle() answers everything that needs no load: malformed requests, PUT,
 // DELETE and cache hits. A GET that misses comes back as a Pending load,
-// which the server runs on a worker thread with Load(). Thread-safe.
+// which the server starts with LoadAsync(). Thread-safe.
 
 #ifndef GROUPCACHE_SRC_TRANSPORT_PEER_HANDLER_H_
 #define GROUPCACHE_SRC_TRANSPORT_PEER_HANDLER_H_
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,7 +68,13 @@ class PeerHandler {
   std::optional<PeerReply> Handle(std::string_view method, std::string_view path,
                                   const std::string& body, Pending* pending) const;
 
-  PeerReply Load(const Context& ctx, const Pending& pending) const;
+  // Loads a Pending GET without blocking (Group::GetForPeerAsync): `done`
+  // gets the reply once, from any thread.
+  static void LoadAsync(const Context& ctx, const Pending& pending,
+                        const Group::LocalRunner& run_local, std::function<void(PeerReply)> done);
+
+  // The reply to a GET whose load ended with `value`.
+  static PeerReply ReplyFor(const Result<ByteView>& value);
 
   static PeerReply Error(int status, std::string message);
 

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -136,6 +138,135 @@ TEST(SingleFlightTest, DifferentTagsDoNotShare) {
   EXPECT_EQ(runs.load(), 2);
 }
 
+// Collects Results from DoAsync callbacks, on any thread.
+template <typename T>
+class Results {
+ public:
+  std::function<void(const Result<T>&)> Callback() {
+    return [this](const Result<T>& r) {
+      std::lock_guard lock(mu_);
+      got_.push_back(r);
+    };
+  }
+  size_t size() {
+    std::lock_guard lock(mu_);
+    return got_.size();
+  }
+  std::vector<Result<T>> got() {
+    std::lock_guard lock(mu_);
+    return got_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Result<T>> got_;
+};
+
+TEST(SingleFlightTest, AsyncAndBlockingCallersShareOneRun) {
+  using Flight = internal::SingleFlight<int>;
+  Flight flight;
+  std::atomic<int> runs{0};
+  std::mutex mu;
+  std::optional<Flight::Finisher> finisher;
+  Flight::Start start = [&](const Context&, std::string_view key, Flight::Finisher f) {
+    EXPECT_EQ(key, "k");
+    ++runs;
+    std::lock_guard lock(mu);
+    finisher = std::move(f);
+  };
+  Results<int> results;
+  auto owner = std::make_shared<int>(0);
+  flight.DoAsync({}, "k", start, results.Callback(), owner);  // leads, returns at once
+  ASSERT_EQ(runs.load(), 1);
+  std::vector<std::thread> threads;
+  std::atomic<int> blocking_ok{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto r = flight.Do({}, "k", [&](const Context&) -> Result<int> {
+        ++runs;
+        return -1;
+      });
+      if (r.ok() && *r == 42) ++blocking_ok;
+    });
+    threads.emplace_back([&] { flight.DoAsync({}, "k", start, results.Callback(), owner); });
+  }
+  // Every async follower has registered once its thread returned; the
+  // blocking ones are waiting in Do.
+  for (size_t i = 1; i < threads.size(); i += 2) threads[i].join();
+  EXPECT_EQ(results.size(), 0U);
+  std::thread finishing([&] {
+    std::lock_guard lock(mu);
+    (*finisher)(42);
+    (*finisher)(7);  // only the first finish counts
+  });
+  finishing.join();
+  for (size_t i = 0; i < threads.size(); i += 2) threads[i].join();
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(blocking_ok.load(), 8);
+  ASSERT_EQ(results.size(), 9U);
+  for (const auto& r : results.got()) EXPECT_EQ(*r, 42);
+  EXPECT_EQ(flight.InFlight(), 0U);
+}
+
+TEST(SingleFlightTest, DroppedOrThrowingAsyncRunsReleaseEveryone) {
+  using Flight = internal::SingleFlight<int>;
+  Flight flight;
+  // A start that loses its finisher (a callback dropped by a shutdown).
+  std::vector<Flight::Finisher> kept;
+  Results<int> results;
+  flight.DoAsync(
+      {}, "k",
+      [&](const Context&, std::string_view, const Flight::Finisher& f) { kept.push_back(f); },
+      results.Callback(), nullptr);
+  std::thread blocked([&] {
+    auto r = flight.Do({}, "k", [](const Context&) -> Result<int> { return 1; });
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  });
+  ASSERT_TRUE(Eventually([&] { return flight.InFlight() == 1; }));
+  std::this_thread::sleep_for(20ms);  // let the blocking caller wait
+  kept.clear();
+  blocked.join();
+  ASSERT_EQ(results.size(), 1U);
+  EXPECT_EQ(results.got()[0].status().code(), StatusCode::kUnavailable);
+
+  Results<int> thrown;
+  flight.DoAsync(
+      {}, "t",
+      [](const Context&, std::string_view, const Flight::Finisher&) {
+        throw std::runtime_error("start exploded");
+      },
+      thrown.Callback(), nullptr);
+  ASSERT_EQ(thrown.size(), 1U);
+  EXPECT_EQ(thrown.got()[0].status().code(), StatusCode::kInternal);
+  EXPECT_EQ(flight.InFlight(), 0U);
+}
+
+TEST(SingleFlightTest, AsyncFollowerRunsAgainWhenOnlyTheLeadersContextEnded) {
+  using Flight = internal::SingleFlight<int>;
+  Flight flight;
+  CancelSource leader_cancel;
+  std::vector<Flight::Finisher> pending;
+  std::atomic<int> runs{0};
+  Flight::Start start = [&](const Context& ctx, std::string_view, Flight::Finisher f) {
+    if (++runs == 1) {
+      pending.push_back(std::move(f));  // finished below, after the cancel
+    } else {
+      f(ctx.Done() ? -1 : 7);
+    }
+  };
+  Results<int> leader, follower;
+  flight.DoAsync(leader_cancel.context(), "k", start, leader.Callback(), nullptr);
+  flight.DoAsync({}, "k", start, follower.Callback(), nullptr);
+  leader_cancel.Cancel();
+  pending[0](CancelledError("leader cancelled"));
+  ASSERT_EQ(leader.size(), 1U);
+  EXPECT_EQ(leader.got()[0].status().code(), StatusCode::kCancelled);
+  ASSERT_EQ(follower.size(), 1U);
+  ASSERT_TRUE(follower.got()[0].ok()) << follower.got()[0].status().ToString();
+  EXPECT_EQ(*follower.got()[0], 7);
+  EXPECT_EQ(runs.load(), 2);
+}
+
 class GroupConcurrencyTest : public ::testing::Test {
  protected:
   GroupConcurrencyTest() : registry_(RegistryOptions{NewNullLogger()}) {}
@@ -253,6 +384,51 @@ TEST_F(GroupConcurrencyTest, LeaderDeadlineIsNotInheritedByFollowers) {
   ASSERT_TRUE(follower.ok()) << follower.status().ToString();
   EXPECT_EQ(*follower, "value");
   EXPECT_EQ(loads.load(), 2);
+}
+
+// A transport's asynchronous requests and application threads on one cold
+// key: one load, everybody gets its value, no thread is held by the waits.
+TEST_F(GroupConcurrencyTest, AsyncAndBlockingGetsOfOneColdKeyCauseOneLoad) {
+  Gate gate;
+  std::atomic<int> loads{0};
+  auto g = *registry_.NewGroup("g", 1 << 20, [&](const Context& ctx, std::string_view, Sink& d) {
+    ++loads;
+    Status s = gate.Wait(ctx);
+    if (!s.ok()) return s;
+    return d.SetString("value");
+  });
+  std::vector<std::jthread> workers;
+  std::mutex workers_mu;
+  Group::LocalRunner run_local = [&](std::function<void()> job) {
+    std::lock_guard lock(workers_mu);
+    workers.emplace_back(std::move(job));
+    return true;
+  };
+  Results<ByteView> async_results;
+  for (int i = 0; i < 16; ++i) g->GetForPeerAsync({}, "k", run_local, async_results.Callback());
+  gate.WaitEntered();
+  std::vector<std::thread> blocking;
+  std::atomic<int> blocking_ok{0};
+  for (int i = 0; i < 8; ++i) {
+    blocking.emplace_back([&] {
+      auto r = g->Get({}, "k");
+      if (r.ok() && *r == "value") ++blocking_ok;
+    });
+  }
+  EXPECT_TRUE(Eventually([&] { return g->Stats().gets >= 24; }));
+  gate.Open();
+  for (auto& t : blocking) t.join();
+  ASSERT_TRUE(Eventually([&] { return async_results.size() == 16; }));
+  for (const auto& r : async_results.got()) EXPECT_EQ(*r, "value");
+  EXPECT_EQ(blocking_ok.load(), 8);
+  EXPECT_EQ(loads.load(), 1);
+  {
+    std::lock_guard lock(workers_mu);
+    EXPECT_EQ(workers.size(), 1U);
+  }
+  GroupStats s = g->Stats();
+  EXPECT_EQ(s.server_requests, 16);
+  EXPECT_EQ(s.loads_deduped, 1);
 }
 
 TEST_F(GroupConcurrencyTest, ConcurrentMixedTrafficStaysConsistent) {

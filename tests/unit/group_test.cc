@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -301,6 +303,62 @@ TEST_F(GroupTest, ServerSideEntryPoints) {
   EXPECT_EQ(*g->Get({}, "p"), "pushed");
   g->RemoveFromPeer("p");
   EXPECT_EQ(*g->Get({}, "p"), "v:p");
+}
+
+// The transport's non-blocking read path takes the same steps as Get: a
+// hit answers at once, a remote owner's value is mirrored hot, its
+// NotFound is final, a failed owner means a load here through the runner,
+// and a runner that refuses fails the load instead of blocking.
+TEST_F(GroupTest, GetForPeerAsyncFollowsTheReadPath) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<FakePeer>("http://peer:1");
+  peer->OnGet([](const Context&, std::string_view key) -> Result<ByteView> {
+    if (key == "remote") return ByteView::Copy("remote:" + std::string(key));
+    if (key == "missing") return NotFoundError("not here");
+    return UnavailableError("connection refused");
+  });
+  for (const char* k : {"remote", "missing", "down", "down2"}) picker->Route(k, peer);
+  auto g = MakeGroup(Counting());
+
+  int jobs = 0;
+  bool accept = true;
+  Group::LocalRunner run_local = [&](const std::function<void()>& job) {
+    if (!accept) return false;
+    ++jobs;
+    job();  // inline: this test is single-threaded
+    return true;
+  };
+  auto get = [&](const std::string& key) {
+    std::optional<Result<ByteView>> got;
+    g->GetForPeerAsync({}, key, run_local, [&](const Result<ByteView>& r) { got = r; });
+    EXPECT_TRUE(got.has_value()) << key;  // every step here completes inline
+    return got.value_or(InternalError("no callback"));
+  };
+
+  EXPECT_EQ(*get("local"), "v:local");
+  EXPECT_EQ(jobs, 1);
+  EXPECT_EQ(*get("local"), "v:local");  // a hit: no job
+  EXPECT_EQ(jobs, 1);
+
+  EXPECT_EQ(*get("remote"), "remote:remote");
+  EXPECT_EQ(g->GetCacheStats(CacheType::kHot).items, 1);
+  EXPECT_EQ(jobs, 1);
+
+  EXPECT_EQ(get("missing").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(jobs, 1);
+
+  EXPECT_EQ(*get("down"), "v:down");  // the owner failed: loaded here
+  EXPECT_EQ(jobs, 2);
+  EXPECT_EQ(g->Stats().peer_errors, 1);
+
+  accept = false;
+  EXPECT_EQ(get("down2").status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(loads_.load(), 2);
+  GroupStats s = g->Stats();
+  EXPECT_EQ(s.server_requests, 6);
+  EXPECT_EQ(s.gets, 6);
+  EXPECT_EQ(s.cache_hits, 1);
+  EXPECT_EQ(s.peer_loads, 1);
 }
 
 TEST(RegistryTest, RejectsBadGroupsAndFindsByName) {
