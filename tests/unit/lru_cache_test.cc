@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
+#include <cstdint>
+#include <set>
 #include <string>
 
 #include "cache.h"
@@ -155,6 +158,37 @@ TEST(CacheTest, ShardedCacheKeepsEveryKeyReachable) {
   ByteView out;
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(cache.Lookup("key-" + std::to_string(i), &out));
   EXPECT_EQ(cache.Stats(CacheType::kMain).items, 1000);
+}
+
+// The cache's own key hash: every length path (0-3, 4-16, longer) reads
+// only the key's bytes (ASan checks), similar keys do not collide, and the
+// top bits that pick a shard spread evenly.
+TEST(KeyHashTest, SpreadsKeysOfEveryLength) {
+  std::set<uint64_t> seen;
+  std::string long_key(100, 'k');
+  for (size_t n = 0; n <= long_key.size(); ++n) {
+    std::string key = long_key.substr(0, n);  // a heap copy of exactly n bytes
+    EXPECT_TRUE(seen.insert(KeyHash(key)).second) << "length " << n;
+    EXPECT_EQ(KeyHash(key), KeyHash(std::string_view(key)));
+  }
+  std::array<int, 16> shards{};
+  constexpr int kKeys = 160000;
+  for (int i = 0; i < kKeys; ++i) {
+    uint64_t h = KeyHash("key-" + std::to_string(i));
+    EXPECT_TRUE(seen.insert(h).second) << i;
+    ++shards[(h >> 56) & 15];  // the bits Cache::ShardFor uses
+  }
+  for (int count : shards) {
+    EXPECT_GT(count, kKeys / 16 * 9 / 10);
+    EXPECT_LT(count, kKeys / 16 * 11 / 10);
+  }
+  // One flipped bit anywhere changes the hash.
+  std::string base = "a-key-of-some-thirty-two-bytes!!";
+  for (size_t i = 0; i < base.size() * 8; ++i) {
+    std::string flipped = base;
+    flipped[i / 8] = static_cast<char>(flipped[i / 8] ^ (1 << (i % 8)));
+    EXPECT_NE(KeyHash(flipped), KeyHash(base)) << "bit " << i;
+  }
 }
 
 }  // namespace
