@@ -1,39 +1,74 @@
 #include "lru.h"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace groupcache::internal {
 
+Lru::Entry* Lru::Find(const HashedKey& key) const {
+  if (buckets_.empty()) return nullptr;
+  for (Entry* e = buckets_[key.hash & (buckets_.size() - 1)]; e != nullptr; e = e->next) {
+    if (e->hash == key.hash && e->key == key.key) return e;
+  }
+  return nullptr;
+}
+
+void Lru::Reserve() {
+  if (items_ + 1 <= buckets_.size()) return;
+  std::vector<Entry*> grown(buckets_.empty() ? 8 : buckets_.size() * 2, nullptr);
+  buckets_.swap(grown);
+  for (Entry& e : list_) {
+    Entry*& head = buckets_[e.hash & (buckets_.size() - 1)];
+    e.next = head;
+    head = &e;
+  }
+}
+
+void Lru::Link(Entry* e) {
+  Entry*& head = buckets_[e->hash & (buckets_.size() - 1)];
+  e->next = head;
+  head = e;
+  ++items_;
+}
+
+void Lru::Unlink(const Entry* e) {
+  Entry** p = &buckets_[e->hash & (buckets_.size() - 1)];
+  while (*p != e) p = &(*p)->next;
+  *p = e->next;
+  --items_;
+}
+
 void Lru::Add(const HashedKey& key, ByteView value) {
-  if (auto it = map_.find(key); it != map_.end()) {
-    List::iterator e = it->second;
+  if (Entry* e = Find(key)) {
     bytes_ += static_cast<int64_t>(value.size()) - static_cast<int64_t>(e->value.size());
     e->value = std::move(value);
-    list_.splice(list_.begin(), list_, e);
+    list_.splice(list_.begin(), list_, e->self);
     return;
   }
-  list_.push_front(Entry{std::string(key.key), std::move(value)});
+  Reserve();
+  list_.push_front(Entry{std::string(key.key), std::move(value), key.hash, nullptr, {}});
   Entry& e = list_.front();
-  map_.emplace(std::string_view(e.key), list_.begin());
+  e.self = list_.begin();
+  Link(&e);
   bytes_ += static_cast<int64_t>(e.key.size() + e.value.size());
 }
 
 const ByteView* Lru::Get(const HashedKey& key) {
-  auto it = map_.find(key);
-  if (it == map_.end()) return nullptr;
-  List::iterator e = it->second;
+  Entry* e = Find(key);
+  if (e == nullptr) return nullptr;
   if (e->value.Expired()) {
-    Erase(e);
+    Erase(e->self);
     return nullptr;
   }
-  if (e != list_.begin()) list_.splice(list_.begin(), list_, e);
+  if (e->self != list_.begin()) list_.splice(list_.begin(), list_, e->self);
   return &e->value;
 }
 
 bool Lru::Remove(const HashedKey& key) {
-  auto it = map_.find(key);
-  if (it == map_.end()) return false;
-  Erase(it->second);
+  Entry* e = Find(key);
+  if (e == nullptr) return false;
+  Erase(e->self);
   return true;
 }
 
@@ -44,14 +79,15 @@ bool Lru::RemoveOldest() {
 }
 
 void Lru::Clear() {
-  map_.clear();
+  std::fill(buckets_.begin(), buckets_.end(), nullptr);
+  items_ = 0;
   list_.clear();
   bytes_ = 0;
 }
 
 void Lru::Erase(List::iterator e) {
   bytes_ -= static_cast<int64_t>(e->key.size() + e->value.size());
-  map_.erase(std::string_view(e->key));
+  Unlink(&*e);
   list_.erase(e);
 }
 

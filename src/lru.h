@@ -15,8 +15,8 @@
 #include <list>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "groupcache/byte_view.h"
 
@@ -105,36 +105,34 @@ class Lru {
 
   void Clear();
 
-  size_t items() const { return map_.size(); }
+  size_t items() const { return items_; }
   // Sum of len(key) + len(value) over all entries.
   int64_t bytes() const { return bytes_; }
 
  private:
+  struct Entry;
+  using List = std::list<Entry>;
   struct Entry {
     std::string key;
     ByteView value;
-  };
-  using List = std::list<Entry>;
-
-  // Transparent, so that lookups by HashedKey use the hash they carry. The
-  // map caches each node's hash, so rehashing never calls these either.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return KeyHash(s); }
-    size_t operator()(const HashedKey& k) const { return k.hash; }
-  };
-  struct Equal {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-    bool operator()(const HashedKey& a, std::string_view b) const { return a.key == b; }
-    bool operator()(std::string_view a, const HashedKey& b) const { return a == b.key; }
+    size_t hash = 0;
+    Entry* next = nullptr;  // the bucket's chain
+    List::iterator self;    // this entry's own list node
   };
 
+  Entry* Find(const HashedKey& key) const;
+  // Makes room for one more entry before it is created.
+  void Reserve();
+  void Link(Entry* e);
+  void Unlink(const Entry* e);
   void Erase(List::iterator it);
 
-  List list_;  // front = most recently used
-  // Keys are views of the strings in list_; a list node never moves.
-  std::unordered_map<std::string_view, List::iterator, Hash, Equal> map_;
+  List list_;  // front = most recently used; a node never moves
+  // The index: chains through Entry::next, power-of-two buckets (a mask,
+  // not std::unordered_map's division by a prime, which with its dependent
+  // load was a tenth of a warm Get), load factor at most 1, never shrinks.
+  std::vector<Entry*> buckets_;
+  size_t items_ = 0;
   int64_t bytes_ = 0;
 };
 

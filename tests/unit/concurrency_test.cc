@@ -180,13 +180,21 @@ TEST(SingleFlightTest, AsyncAndBlockingCallersShareOneRun) {
   ASSERT_EQ(runs.load(), 1);
   std::vector<std::thread> threads;
   std::atomic<int> blocking_ok{0};
+  std::atomic<int> blocking_unshared{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
-      auto r = flight.Do({}, "k", [&](const Context&) -> Result<int> {
-        ++runs;
-        return -1;
-      });
+      // A blocking caller that arrives after the finish runs its own call
+      // (and says so through `shared`); the others join the async one.
+      bool shared = false;
+      auto r = flight.Do(
+          {}, "k",
+          [&](const Context&) -> Result<int> {
+            ++runs;
+            return 42;
+          },
+          {}, &shared);
       if (r.ok() && *r == 42) ++blocking_ok;
+      if (!shared) ++blocking_unshared;
     });
     threads.emplace_back([&] { flight.DoAsync({}, "k", start, results.Callback(), owner); });
   }
@@ -201,7 +209,7 @@ TEST(SingleFlightTest, AsyncAndBlockingCallersShareOneRun) {
   });
   finishing.join();
   for (size_t i = 0; i < threads.size(); i += 2) threads[i].join();
-  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(runs.load(), 1 + blocking_unshared.load());
   EXPECT_EQ(blocking_ok.load(), 8);
   ASSERT_EQ(results.size(), 9U);
   for (const auto& r : results.got()) EXPECT_EQ(*r, 42);
