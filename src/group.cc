@@ -125,17 +125,9 @@ Result<ByteView> Group::Get(const Context& ctx, std::string_view key) {
 Result<ByteView> Group::Load(const Context& ctx, std::string_view key) {
   Bump(counters_->loads);
   return flights_->load.Do(ctx, key, [&](const Context& c) -> Result<ByteView> {
-    // Two callers can miss the cache, then enter the flight one after the
-    // other rather than together: the first one's load has finished and
-    // been cached by the time the second becomes leader. Without this
-    // second look the second would load the same key again.
     ByteView cached;
-    Bump(counters_->extra_lookups);
-    if (cache_->Lookup(key, &cached)) return cached;
-    Bump(counters_->loads_deduped);
-
-    std::shared_ptr<PeerPicker> picker = peers_->Get();
-    std::shared_ptr<PeerClient> peer = picker ? picker->PickPeer(key) : nullptr;
+    std::shared_ptr<PeerClient> peer;
+    if (LeadLoad(key, &cached, &peer)) return cached;
     if (peer != nullptr) {
       Clock::time_point start = Clock::now();
       Result<ByteView> fetched = peer->Get(c, name_, key);
@@ -144,6 +136,19 @@ Result<ByteView> Group::Load(const Context& ctx, std::string_view key) {
     }
     return LoadLocally(c, key);
   });
+}
+
+bool Group::LeadLoad(std::string_view key, ByteView* cached, std::shared_ptr<PeerClient>* owner) {
+  // Two callers can miss the cache, then enter the flight one after the
+  // other rather than together: the first one's load has finished and
+  // been cached by the time the second becomes leader. Without this
+  // second look the second would load the same key again.
+  Bump(counters_->extra_lookups);
+  if (cache_->Lookup(key, cached)) return true;
+  Bump(counters_->loads_deduped);
+  std::shared_ptr<PeerPicker> picker = peers_->Get();
+  *owner = picker ? picker->PickPeer(key) : nullptr;
+  return false;
 }
 
 std::optional<Result<ByteView>> Group::AfterPeerFetch(const Context& ctx, const PeerClient& peer,
@@ -193,14 +198,11 @@ void Group::GetForPeerAsync(const Context& ctx, std::string_view key, const Loca
   auto start = [self = shared_from_this(), load_here](const Context& c, std::string_view k,
                                                       const Finisher& finish) {
     ByteView cached;
-    Bump(self->counters_->extra_lookups);
-    if (self->cache_->Lookup(k, &cached)) {
+    std::shared_ptr<PeerClient> peer;
+    if (self->LeadLoad(k, &cached, &peer)) {
       finish(cached);
       return;
     }
-    Bump(self->counters_->loads_deduped);
-    std::shared_ptr<PeerPicker> picker = self->peers_->Get();
-    std::shared_ptr<PeerClient> peer = picker ? picker->PickPeer(k) : nullptr;
     if (peer == nullptr) {
       load_here(self, c, k, finish);
       return;

@@ -18,17 +18,17 @@ void Lru::Reserve() {
   if (items_ + 1 <= buckets_.size()) return;
   std::vector<Entry*> grown(buckets_.empty() ? 8 : buckets_.size() * 2, nullptr);
   buckets_.swap(grown);
-  for (Entry& e : list_) {
-    Entry*& head = buckets_[e.hash & (buckets_.size() - 1)];
-    e.next = head;
-    head = &e;
-  }
+  for (Entry& e : list_) Chain(&e);
 }
 
-void Lru::Link(Entry* e) {
+void Lru::Chain(Entry* e) {
   Entry*& head = buckets_[e->hash & (buckets_.size() - 1)];
   e->next = head;
   head = e;
+}
+
+void Lru::Link(Entry* e) {
+  Chain(e);
   ++items_;
 }
 

@@ -123,6 +123,7 @@ class Lru {
   Entry* Find(const HashedKey& key) const;
   // Makes room for one more entry before it is created.
   void Reserve();
+  void Chain(Entry* e);  // into its bucket; Link also counts it
   void Link(Entry* e);
   void Unlink(const Entry* e);
   void Erase(List::iterator it);

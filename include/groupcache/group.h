@@ -149,6 +149,10 @@ class Group : public std::enable_shared_from_this<Group> {
         std::shared_ptr<Logger> logger);
 
   Result<ByteView> Load(const Context& ctx, std::string_view key);
+  // The first steps of a load's leader, blocking or not: a second look in
+  // the cache (true, with *cached), else the owner in *owner (null: load
+  // here).
+  bool LeadLoad(std::string_view key, ByteView* cached, std::shared_ptr<PeerClient>* owner);
   // What a load does with a peer's answer: the value (mirrored in the hot
   // cache), the owner's own error, or nullopt when the group must load
   // locally instead.

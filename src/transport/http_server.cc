@@ -362,12 +362,12 @@ class HttpPool::Impl {
           // waits for its load without holding a thread; only other
           // handlers hop to a worker and back.
           std::function<PeerReply()> job;
-          std::shared_ptr<PeerHandler::Pending> miss;
+          std::optional<PeerHandler::Pending> miss;
           std::optional<PeerReply> quick = Prepare(parser.get(), &job, &miss);
           if (quick) {
             reply = std::move(*quick);
           } else if (miss) {
-            reply = co_await Load(miss);
+            reply = co_await Load(*miss);
           } else {
             reply = co_await RunOnWorker(job);
           }
@@ -381,22 +381,19 @@ class HttpPool::Impl {
       // a cache hit.
       // A value goes out from the cache's own bytes, framed as a
       // GetResponse (the frame's prefix ends the head's buffer).
-      std::array<asio::const_buffer, 3> out;
+      internal::GetResponseFrame frame;  // empty unless a value is sent
+      std::string_view body = reply.body;
       if (reply.value) {
-        internal::GetResponseFrame frame = internal::FrameGetResponse(*reply.value);
-        WriteHead(reply, frame.prefix_size + reply.value->size() + frame.suffix_size, close, http10,
-                  &head);
-        head.append(frame.prefix.data(), frame.prefix_size);
-        out = {asio::buffer(head), asio::buffer(reply.value->data(), reply.value->size()),
-               asio::buffer(frame.suffix.data(), frame.suffix_size)};
-        watchdog.ExpireAfter(options_.request_timeout);
-        co_await asio::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
-      } else {
-        WriteHead(reply, reply.body.size(), close, http10, &head);
-        out = {asio::buffer(head), asio::buffer(reply.body), asio::const_buffer()};
-        watchdog.ExpireAfter(options_.request_timeout);
-        co_await asio::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
+        frame = internal::FrameGetResponse(*reply.value);
+        body = reply.value->view();
       }
+      WriteHead(reply, frame.Size(body.size()), close, http10, &head);
+      head.append(frame.prefix.data(), frame.prefix_size);
+      std::array<asio::const_buffer, 3> out = {
+          asio::buffer(head), asio::buffer(body),
+          asio::buffer(frame.suffix.data(), frame.suffix_size)};
+      watchdog.ExpireAfter(options_.request_timeout);
+      co_await asio::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
       watchdog.Disarm();
       if (ec) co_return false;
       if (close) co_return true;
@@ -443,16 +440,16 @@ class HttpPool::Impl {
   // that missed in *miss, or in *job a handler to run on a worker.
   std::optional<PeerReply> Prepare(const http::request<http::string_body>& request,
                                    std::function<PeerReply()>* job,
-                                   std::shared_ptr<PeerHandler::Pending>* miss) {
+                                   std::optional<PeerHandler::Pending>* miss) {
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
     std::string_view method = request.method_string();
     if (path.substr(0, options_.base_path.size()) == options_.base_path) {
-      // On the stack: a hit (the common case) allocates nothing for it.
-      PeerHandler::Pending pending;
-      std::optional<PeerReply> reply = handler_.Handle(method, path, request.body(), &pending);
-      if (reply) return reply;
-      *miss = std::make_shared<PeerHandler::Pending>(std::move(pending));
+      // On the caller's stack: neither a hit nor a miss allocates for it.
+      std::optional<PeerReply> reply =
+          handler_.Handle(method, path, request.body(), &miss->emplace());
+      if (reply) miss->reset();
+      return reply;
     } else {
       Handler handler;
       {
@@ -480,8 +477,7 @@ class HttpPool::Impl {
   // I/O thread must not). Arguments by reference to named variables: g++ 12
   // destroys a by-value coroutine argument built from a temporary twice.
   asio::awaitable<PeerReply> RunOnWorker(const std::function<PeerReply()>& job) {
-    if (queued_.fetch_add(1) >= options_.worker_queue_limit + options_.worker_threads) {
-      --queued_;
+    if (!TakeWorkerSlot()) {
       co_return PeerHandler::Error(503, "overloaded: too many requests waiting for a worker");
     }
     auto io_executor = co_await asio::this_coro::executor;
@@ -497,13 +493,18 @@ class HttpPool::Impl {
     co_return reply;
   }
 
+  // Admission to the workers: one slot per job running or queued; false
+  // when worker_queue_limit jobs already wait (the slot is then not taken).
+  bool TakeWorkerSlot() {
+    if (queued_.fetch_add(1) < options_.worker_queue_limit + options_.worker_threads) return true;
+    --queued_;
+    return false;
+  }
+
   // The group's runner for loads that must run here: a worker, unless too
   // many loads wait for one already.
   bool RunLocal(std::function<void()> job) {
-    if (queued_.fetch_add(1) >= options_.worker_queue_limit + options_.worker_threads) {
-      --queued_;
-      return false;
-    }
+    if (!TakeWorkerSlot()) return false;
     asio::post(workers_, [this, job = std::move(job)] {
       job();
       --queued_;
@@ -516,7 +517,7 @@ class HttpPool::Impl {
   // callback, on whatever thread finishes it, leaves the reply in a
   // ReplyWait and cancels this request's timer from the request's own
   // executor.
-  asio::awaitable<PeerReply> Load(const std::shared_ptr<PeerHandler::Pending>& pending) {
+  asio::awaitable<PeerReply> Load(const PeerHandler::Pending& pending) {
     // The load's own deadline; the request gives up a little later, so
     // that a load ending at its deadline still answers with its error.
     constexpr auto kMargin = std::chrono::milliseconds(100);
@@ -534,7 +535,7 @@ class HttpPool::Impl {
         [&](auto handler) {
           // The wait starts before the load, which may finish at once.
           timer.async_wait(std::move(handler));
-          PeerHandler::LoadAsync(ctx, *pending, run_local_, [wait, gate = gate_](PeerReply reply) {
+          PeerHandler::LoadAsync(ctx, pending, run_local_, [wait, gate = gate_](PeerReply reply) {
             std::lock_guard lock(wait->mu);
             if (wait->timer == nullptr) return;  // gave up
             wait->reply = std::move(reply);
@@ -554,7 +555,7 @@ class HttpPool::Impl {
     if (reply) co_return std::move(*reply);
     co_return PeerHandler::Error(503, "timed out after " +
                                           std::to_string(options_.request_timeout.count()) +
-                                          " ms waiting for the load of '" + pending->key + "'");
+                                          " ms waiting for the load of '" + pending.key + "'");
   }
 
   // Null without server TLS. Declared before io_, so that it outlives the

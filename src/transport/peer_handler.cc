@@ -50,9 +50,7 @@ GetResponseFrame FrameGetResponse(const ByteView& value) {
 }
 
 size_t PeerReply::size() const {
-  if (!value) return body.size();
-  GetResponseFrame f = FrameGetResponse(*value);
-  return f.prefix_size + value->size() + f.suffix_size;
+  return value ? FrameGetResponse(*value).Size(value->size()) : body.size();
 }
 
 PeerReply PeerHandler::Value(const ByteView& value) {

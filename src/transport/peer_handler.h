@@ -32,6 +32,9 @@ struct GetResponseFrame {
   size_t prefix_size = 0;
   std::array<char, 11> suffix{};  // field 3 tag, varint expire (if any)
   size_t suffix_size = 0;
+
+  // The encoded message's size around a value of `value_size` bytes.
+  size_t Size(size_t value_size) const { return prefix_size + value_size + suffix_size; }
 };
 GetResponseFrame FrameGetResponse(const ByteView& value);
 

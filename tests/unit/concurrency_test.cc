@@ -278,6 +278,20 @@ TEST(SingleFlightTest, AsyncFollowerRunsAgainWhenOnlyTheLeadersContextEnded) {
 class GroupConcurrencyTest : public ::testing::Test {
  protected:
   GroupConcurrencyTest() : registry_(RegistryOptions{NewNullLogger()}) {}
+
+  // A group whose getter counts its calls and holds each load at `gate`
+  // (or until the load's context ends), then answers `value`.
+  std::shared_ptr<Group> GatedGroup(Gate& gate, std::atomic<int>& loads, std::string value) {
+    return *registry_.NewGroup(
+        "g", 1 << 20,
+        [&gate, &loads, value = std::move(value)](const Context& ctx, std::string_view, Sink& d) {
+          ++loads;
+          Status s = gate.Wait(ctx);
+          if (!s.ok()) return s;
+          return d.SetString(value);
+        });
+  }
+
   Registry registry_;
 };
 
@@ -336,12 +350,7 @@ TEST_F(GroupConcurrencyTest, ThrowingGetterReleasesEveryWaiterWithAnError) {
 TEST_F(GroupConcurrencyTest, ImpatientFollowerLeavesPromptlyOthersGetValue) {
   Gate gate;
   std::atomic<int> loads{0};
-  auto g = *registry_.NewGroup("g", 1 << 20, [&](const Context& ctx, std::string_view, Sink& d) {
-    ++loads;
-    Status s = gate.Wait(ctx);
-    if (!s.ok()) return s;
-    return d.SetString("slow-value");
-  });
+  auto g = GatedGroup(gate, loads, "slow-value");
   Result<ByteView> patient = InternalError("not run");
   std::thread leader([&] { patient = g->Get({}, "k"); });
   gate.WaitEntered();
@@ -399,12 +408,7 @@ TEST_F(GroupConcurrencyTest, LeaderDeadlineIsNotInheritedByFollowers) {
 TEST_F(GroupConcurrencyTest, AsyncAndBlockingGetsOfOneColdKeyCauseOneLoad) {
   Gate gate;
   std::atomic<int> loads{0};
-  auto g = *registry_.NewGroup("g", 1 << 20, [&](const Context& ctx, std::string_view, Sink& d) {
-    ++loads;
-    Status s = gate.Wait(ctx);
-    if (!s.ok()) return s;
-    return d.SetString("value");
-  });
+  auto g = GatedGroup(gate, loads, "value");
   std::vector<std::jthread> workers;
   std::mutex workers_mu;
   Group::LocalRunner run_local = [&](std::function<void()> job) {
