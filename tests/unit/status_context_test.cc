@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <utility>
 
 #include "groupcache/context.h"
 #include "groupcache/status.h"
@@ -21,6 +22,28 @@ TEST(StatusTest, OkAndErrors) {
   EXPECT_EQ(nf.code(), StatusCode::kNotFound);
   EXPECT_EQ(nf.ToString(), "NotFound: no key");
   EXPECT_EQ(StatusCodeName(StatusCode::kLoadFailed), "LoadFailed");
+}
+
+TEST(StatusTest, CopiesAreIndependentAndMovesLeaveOk) {
+  Status ok(StatusCode::kOk, "ignored");
+  EXPECT_TRUE(ok.ok());
+  EXPECT_EQ(ok.message(), "");
+  Status a = InternalError("boom");
+  Status b = a;
+  EXPECT_EQ(a, b);
+  b = CancelledError("stop");
+  EXPECT_EQ(a.code(), StatusCode::kInternal);
+  EXPECT_EQ(a.message(), "boom");
+  EXPECT_NE(a, b);
+  Status& self = a;
+  a = self;
+  EXPECT_EQ(a.ToString(), "Internal: boom");
+  Status c = std::move(a);
+  EXPECT_EQ(c.ToString(), "Internal: boom");
+  c = Status();
+  EXPECT_TRUE(c.ok());
+  EXPECT_EQ(c, Status::Ok());
+  EXPECT_LE(sizeof(Status), sizeof(void*));  // the hit path moves it around
 }
 
 TEST(StatusTest, ResultHoldsValueOrError) {
