@@ -25,6 +25,7 @@
 #include "groupcache/byte_view.h"
 #include "groupcache/stats.h"
 #include "lru.h"
+#include "mutex.h"
 
 namespace groupcache::internal {
 
@@ -60,7 +61,7 @@ class Cache {
   };
   // alignas keeps two shards' mutexes off one cache line.
   struct alignas(64) Shard {
-    mutable std::mutex mu;
+    mutable Mutex mu;
     Lru main;
     Lru hot;
     Counters main_counters;

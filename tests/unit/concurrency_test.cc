@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "groupcache/registry.h"
+#include "mutex.h"
 #include "single_flight.h"
 
 namespace groupcache {
@@ -69,6 +70,45 @@ bool Eventually(Pred pred) {
     std::this_thread::yield();
   }
   return true;
+}
+
+// The shard lock: every increment under it survives 4 threads hammering it
+// (the uncontended, spinning and sleeping paths all run: the holder sleeps
+// now and then, so waiters outlast their spin and sleep on the futex).
+TEST(MutexTest, ExcludesUnderContentionIncludingSleepingWaiters) {
+  internal::Mutex mu;
+  int64_t counter = 0;  // plain: only the lock protects it
+  constexpr int kThreads = 4;
+  constexpr int kIters = 20000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kIters; ++i) {
+        std::lock_guard lock(mu);
+        int64_t seen = counter;
+        if (i % 2000 == t) std::this_thread::sleep_for(200us);
+        counter = seen + 1;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(counter, int64_t{kThreads} * kIters);
+}
+
+// A waiter sleeping on the futex is woken by unlock, not left behind.
+TEST(MutexTest, UnlockWakesASleepingWaiter) {
+  internal::Mutex mu;
+  std::atomic<bool> acquired{false};
+  mu.lock();
+  std::thread waiter([&] {
+    std::lock_guard lock(mu);
+    acquired = true;
+  });
+  std::this_thread::sleep_for(50ms);  // far past the spin: it sleeps
+  EXPECT_FALSE(acquired.load());
+  mu.unlock();
+  EXPECT_TRUE(Eventually([&] { return acquired.load(); }));
+  waiter.join();
 }
 
 TEST(SingleFlightTest, SharesOneRunAmongConcurrentCallers) {
