@@ -25,9 +25,8 @@ Cache::Cache(int64_t cache_bytes, int shards)
 }
 
 Cache::Shard& Cache::ShardFor(const HashedKey& key) {
-  // The top bits: the map inside the shard buckets by the same hash modulo
-  // a prime, which the low bits dominate, so the two choices stay
-  // independent.
+  // The top bits: the index inside a shard buckets by the low bits of the
+  // same hash, so the two choices stay independent.
   return shards_[(key.hash >> 56) & (shard_count_ - 1)];
 }
 

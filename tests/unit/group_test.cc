@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "fake_peers.h"
 #include "groupcache/registry.h"
@@ -69,6 +71,73 @@ TEST_F(GroupTest, LocalLoadThenHit) {
   EXPECT_EQ(main.items, 1);
   EXPECT_EQ(main.bytes, 1 + 3);
   EXPECT_EQ(main.hits, 1);
+}
+
+// A sink of the user's own whose Store reads the group again: the group
+// must fill it outside the cache's lock, or this deadlocks.
+class ReentrantSink final : public Sink {
+ public:
+  ReentrantSink(Group* group, std::string* out) : group_(group), out_(out) {}
+
+ private:
+  Status Store(const ByteView& value) override {
+    auto again = group_->Get({}, "a");
+    if (!again.ok()) return again.status();
+    *out_ = value.ToString() + "|" + again->ToString();
+    return {};
+  }
+  Group* group_;
+  std::string* out_;
+};
+
+// A hit delivers the same bytes, expiry and errors to every kind of sink.
+TEST_F(GroupTest, HitsFillEveryKindOfSink) {
+  const std::string big(64 << 10, 'b');
+  const Time expire = WallClock::now() + 1h;
+  auto g = MakeGroup([&](const Context&, std::string_view key, Sink& dest) {
+    return key == "big" ? dest.SetBytes(big) : dest.SetString("v:" + std::string(key), expire);
+  });
+  ASSERT_TRUE(g->Get({}, "a").ok());
+  ASSERT_TRUE(g->Get({}, "big").ok());
+
+  std::string s;
+  Time t{};
+  StringSink string_sink(&s, &t);
+  ASSERT_TRUE(g->Get({}, "a", string_sink).ok());
+  EXPECT_EQ(s, "v:a");
+  EXPECT_EQ(t, expire);
+  ByteView view;
+  ByteViewSink view_sink(&view);
+  ASSERT_TRUE(g->Get({}, "a", view_sink).ok());
+  EXPECT_EQ(view, "v:a");
+  EXPECT_EQ(view.expire(), expire);
+  std::vector<uint8_t> bytes;
+  AllocatingBytesSink bytes_sink(&bytes);
+  ASSERT_TRUE(g->Get({}, "a", bytes_sink).ok());
+  EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "v:a");
+  std::array<uint8_t, 2> small{};
+  TruncatingBytesSink truncating(small);
+  ASSERT_TRUE(g->Get({}, "a", truncating).ok());
+  EXPECT_EQ(truncating.written(), 2U);
+  EXPECT_EQ(truncating.value_size(), 3U);
+  EXPECT_EQ(small[1], ':');
+
+  std::string big_out;
+  StringSink big_sink(&big_out);
+  ASSERT_TRUE(g->Get({}, "big", big_sink).ok());
+  EXPECT_EQ(big_out, big);
+
+  std::string reentrant;
+  ReentrantSink user_sink(g.get(), &reentrant);
+  ASSERT_TRUE(g->Get({}, "a", user_sink).ok());
+  EXPECT_EQ(reentrant, "v:a|v:a");
+
+  // A second fill is refused and keeps the first value.
+  EXPECT_EQ(g->Get({}, "big", string_sink).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(g->Get({}, "a", big_sink).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s, "v:a");
+  EXPECT_EQ(big_out, big);
+  EXPECT_EQ(g->Stats().cache_hits, 9);
 }
 
 TEST_F(GroupTest, GetterErrorsAreReturnedAndNotCached) {
