@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "host_port.h"
+
 namespace groupcache::discovery {
 namespace {
 
@@ -18,6 +20,42 @@ bool AllDigits(std::string_view s) {
 }
 
 }  // namespace
+
+namespace internal {
+
+Result<HostPort> SplitHostPort(std::string_view s, bool port_required) {
+  auto bad = [](std::string why) { return InvalidArgumentError(std::move(why)); };
+  std::string_view host = s;
+  std::string_view port;
+  bool has_port = false;
+  if (!s.empty() && s.front() == '[') {
+    size_t close = s.find(']');
+    if (close == std::string_view::npos) return bad("unclosed '['");
+    host = s.substr(1, close - 1);
+    std::string_view rest = s.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return bad("junk after ']'");
+      port = rest.substr(1);
+      has_port = true;
+    }
+  } else if (size_t colon = s.rfind(':'); colon != std::string_view::npos) {
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    has_port = true;
+    if (host.find(':') != std::string_view::npos) return bad("IPv6 host needs [brackets]");
+  }
+  if (!has_port && port_required) return bad("no port");
+  if (host.empty()) return bad("no host");
+  if (host.find_first_of(" \t") != std::string_view::npos) return bad("bad host");
+  if (!has_port) return HostPort{std::string(host), 0};
+  if (port.empty()) return bad("empty port");
+  if (!AllDigits(port) || port.size() > 5) return bad("port is not a number in 1..65535");
+  int p = std::stoi(std::string(port));
+  if (p < 1 || p > 65535) return bad("port is not a number in 1..65535");
+  return HostPort{std::string(host), p};
+}
+
+}  // namespace internal
 
 std::string Node::Address() const {
   // Like Go's net.JoinHostPort: an IPv6 literal needs brackets, or the port
@@ -49,27 +87,9 @@ Result<Node> ParseNodeAddress(std::string_view text) {
     if (!s.empty() && s.back() == '/') s.remove_suffix(1);
   }
   if (s.find('/') != std::string_view::npos) return bad("has a path");
-  std::string_view host;
-  std::string_view port;
-  if (!s.empty() && s.front() == '[') {
-    size_t close = s.find(']');
-    if (close == std::string_view::npos) return bad("unclosed '['");
-    host = s.substr(1, close - 1);
-    std::string_view rest = s.substr(close + 1);
-    if (rest.empty() || rest.front() != ':') return bad("no port");
-    port = rest.substr(1);
-  } else {
-    size_t colon = s.rfind(':');
-    if (colon == std::string_view::npos) return bad("no port");
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return bad("IPv6 host needs [brackets]");
-  }
-  if (host.empty()) return bad("no host");
-  if (!AllDigits(port) || port.size() > 5) return bad("port is not a number in 1..65535");
-  int p = std::stoi(std::string(port));
-  if (p < 1 || p > 65535) return bad("port is not a number in 1..65535");
-  Node node{"", std::string(host), p};
+  Result<internal::HostPort> hp = internal::SplitHostPort(s, /*port_required=*/true);
+  if (!hp.ok()) return bad(hp.status().message());
+  Node node{"", std::move(hp->host), hp->port};
   node.name = node.Address();
   return node;
 }

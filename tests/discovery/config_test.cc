@@ -193,13 +193,20 @@ TEST(NodeTest, ParseNodeAddress) {
   EXPECT_EQ(*ParseNodeAddress("http://host:1/"), (Node{"host:1", "host", 1}));
   EXPECT_EQ(*ParseNodeAddress("https://host:1"), (Node{"host:1", "host", 1}));
   EXPECT_EQ(*ParseNodeAddress("[::1]:80"), (Node{"[::1]:80", "::1", 80}));
-  for (const char* bad : {"host", "host:", ":80", "host:0", "host:65536", "host:http",
-                          "ftp://host:1", "http://host:1/path", "::1:80", "[::1"}) {
+  for (const char* bad :
+       {"host", "host:", ":80", "host:0", "host:65536", "host:http", "ftp://host:1",
+        "http://host:1/path", "::1:80", "[::1", "[::1]", "[::1]x80", "a host:80"}) {
     Result<Node> r = ParseNodeAddress(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(r.status().message().find(bad), std::string::npos) << r.status().message();
   }
+  // The NATS server URLs are split by the same code and say the same words.
+  EXPECT_NE(ParseNodeAddress("[::1]x80").status().message().find("junk after ']'"),
+            std::string::npos);
+  EXPECT_NE(ParseNodeAddress("::1:80").status().message().find("IPv6 host needs [brackets]"),
+            std::string::npos);
+  EXPECT_NE(ParseNodeAddress("host").status().message().find(": no port"), std::string::npos);
 }
 
 TEST(NodeTest, SelfKeysRoundTripAndErrorsNameTheKey) {

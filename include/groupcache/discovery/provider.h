@@ -94,7 +94,7 @@ struct Node {
 // "https://host:port" (an optional trailing '/' is allowed; the scheme is
 // dropped) into a Node whose name is "host:port". Errors:
 // InvalidArgument quoting the text (no port, port not in 1..65535, another
-// scheme, a path).
+// scheme, a path, an IPv6 literal without brackets, a blank in the host).
 Result<Node> ParseNodeAddress(std::string_view text);
 
 // Checks host non-empty and port in 1..65535. `what` prefixes the error.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "event_dispatcher.h"
+#include "host_port.h"
 #include "lifecycle.h"
 #include "membership.h"
 #include "nats.pb.h"
@@ -82,35 +83,8 @@ Status ValidateServerUrl(std::string_view url) {
   if (size_t at = s.rfind('@'); at != std::string_view::npos) s.remove_prefix(at + 1);
   if (!s.empty() && s.back() == '/') s.remove_suffix(1);
   if (s.find('/') != std::string_view::npos) return bad("has a path");
-  std::string_view host = s;
-  std::string_view port;
-  if (!s.empty() && s.front() == '[') {
-    size_t close = s.find(']');
-    if (close == std::string_view::npos) return bad("unclosed '['");
-    host = s.substr(1, close - 1);
-    std::string_view rest = s.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return bad("junk after ']'");
-      port = rest.substr(1);
-      if (port.empty()) return bad("empty port");
-    }
-  } else if (size_t colon = s.rfind(':'); colon != std::string_view::npos) {
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-    if (port.empty()) return bad("empty port");
-  }
-  if (host.empty()) return bad("no host");
-  if (host.find_first_of(" \t") != std::string_view::npos) return bad("bad host");
-  if (s.front() != '[' && host.find(':') != std::string_view::npos) {
-    return bad("IPv6 host needs [brackets]");
-  }
-  if (!port.empty()) {
-    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) {
-      return bad("port is not a number in 1..65535");
-    }
-    int p = std::stoi(std::string(port));
-    if (p < 1 || p > 65535) return bad("port is not a number in 1..65535");
-  }
+  Result<internal::HostPort> hp = internal::SplitHostPort(s, /*port_required=*/false);
+  if (!hp.ok()) return bad(hp.status().message());
   return Status::Ok();
 }
 
