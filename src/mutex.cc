@@ -38,7 +38,7 @@ void Mutex::LockContended() {
     if (state != kContended && state_.exchange(kContended, std::memory_order_acquire) == kFree) {
       return;
     }
-    state_.wait(kContended, std::memory_order_relaxed);
+    state_.wait(kContended, std::memory_order_seq_cst);  // see unlock()
     state = Spin();
   }
 }

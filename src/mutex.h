@@ -35,7 +35,11 @@ class Mutex {
   }
 
   void unlock() {
-    if (state_.exchange(kFree, std::memory_order_release) == kContended) [[unlikely]] {
+    // seq_cst, not just release: notify_one skips the wake when libstdc++'s
+    // own waiter count reads zero, a store-then-load handshake with the
+    // waiter (count, then state) that the C++ model only guarantees when
+    // both sides are seq_cst. On x86 the exchange is the same instruction.
+    if (state_.exchange(kFree, std::memory_order_seq_cst) == kContended) [[unlikely]] {
       state_.notify_one();
     }
   }
