@@ -2,8 +2,8 @@
 //
 // std::mutex is a call into glibc's pthread_mutex_lock/unlock, which check
 // the mutex kind, robustness and lock elision around their one atomic
-// operation each: about 60 instructions per lock and unlock in callgrind, an
-// eighth of a warm-key Get. This is the three-state futex mutex of Drepper's
+// operation each: 53 instructions per lock and unlock in callgrind, a tenth
+// of a warm-key Get. This is the three-state futex mutex of Drepper's
 // "Futexes Are Tricky" in the form Rust's standard library uses (unlock by
 // exchange, a short bounded spin before sleeping): the uncontended path is
 // one compare-exchange to lock and one exchange to unlock, both inline. The

@@ -47,6 +47,7 @@ std::string_view StatusCodeName(StatusCode code);
 
 class [[nodiscard]] Status {
  public:
+  // An OK status.
   Status() = default;
   Status(StatusCode code, std::string message)
       : rep_(code == StatusCode::kOk ? nullptr : new Rep{code, std::move(message)}) {}
@@ -65,8 +66,10 @@ class [[nodiscard]] Status {
   StatusCode code() const { return rep_ ? rep_->code : StatusCode::kOk; }
   const std::string& message() const { return rep_ ? rep_->message : EmptyMessage(); }
 
+  // "OK" or "<CodeName>: <message>".
   std::string ToString() const;
 
+  // Marks a status as deliberately ignored.
   void IgnoreError() const {}
 
   friend bool operator==(const Status& a, const Status& b) {
@@ -75,9 +78,9 @@ class [[nodiscard]] Status {
 
  private:
   // An OK status is a null pointer: the success path, which is every hit
-  // of the cache, creates, moves and destroys a Status without touching
-  // memory beyond one word (a std::string member cost a warm Get 60
-  // instructions in moves alone).
+  // of the cache, creates, moves and destroys a Status as one word (with a
+  // std::string member those small-string copies were 30 of a warm Get's
+  // 596 instructions). Errors are rare and may cost an allocation.
   struct Rep {
     StatusCode code;
     std::string message;
@@ -87,6 +90,7 @@ class [[nodiscard]] Status {
   std::unique_ptr<Rep> rep_;
 };
 
+// Constructors for each error code.
 Status CancelledError(std::string message);
 Status UnknownError(std::string message);
 Status InvalidArgumentError(std::string message);
