@@ -53,7 +53,7 @@ class [[nodiscard]] Status {
       : rep_(code == StatusCode::kOk ? nullptr : new Rep{code, std::move(message)}) {}
   Status(const Status& other) : rep_(other.rep_ ? new Rep(*other.rep_) : nullptr) {}
   Status& operator=(const Status& other) {
-    if (this != &other) rep_.reset(other.rep_ ? new Rep(*other.rep_) : nullptr);
+    if (this != &other) *this = Status(other);
     return *this;
   }
   Status(Status&&) noexcept = default;

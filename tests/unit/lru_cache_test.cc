@@ -167,7 +167,7 @@ TEST(KeyHashTest, SpreadsKeysOfEveryLength) {
   std::set<uint64_t> seen;
   std::string long_key(100, 'k');
   for (size_t n = 0; n <= long_key.size(); ++n) {
-    std::string key = long_key.substr(0, n);  // a heap copy of exactly n bytes
+    std::string key = long_key.substr(0, n);  // n bytes (heap-allocated past 15)
     EXPECT_TRUE(seen.insert(KeyHash(key)).second) << "length " << n;
     EXPECT_EQ(KeyHash(key), KeyHash(std::string_view(key)));
   }
