@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <functional>
+#include <limits>
 
 namespace groupcache::internal {
 namespace {
@@ -18,10 +19,11 @@ size_t AutoShards(int64_t cache_bytes) {
 }  // namespace
 
 Cache::Cache(int64_t cache_bytes, int shards)
-    : shard_count_(shards > 0 ? std::bit_ceil(static_cast<size_t>(shards))
+    : budget_(cache_bytes < 0 ? 0 : cache_bytes),
+      shard_count_(shards > 0 ? std::bit_ceil(static_cast<size_t>(shards))
                               : AutoShards(cache_bytes)),
       shards_(std::make_unique<Shard[]>(shard_count_)) {
-  shard_budget_ = cache_bytes <= 0 ? 0 : cache_bytes / static_cast<int64_t>(shard_count_);
+  shard_budget_ = budget_ / static_cast<int64_t>(shard_count_);
 }
 
 Cache::Shard& Cache::ShardFor(const HashedKey& key) {
@@ -35,13 +37,21 @@ bool Cache::Lookup(std::string_view k, ByteView* out) {
   Shard& s = ShardFor(key);
   std::lock_guard lock(s.mu);
   ++s.main_counters.gets;
+  const int64_t main_before = s.main.bytes();
   if (const ByteView* v = s.main.Get(key)) {
     ++s.main_counters.hits;
     *out = *v;
     return true;
   }
+  // A miss may have dropped an expired entry; only then is the total
+  // touched (a hit never changes the bytes).
   ++s.hot_counters.gets;
-  if (const ByteView* v = s.hot.Get(key)) {
+  const int64_t hot_before = s.hot.bytes();
+  const ByteView* v = s.hot.Get(key);
+  if (int64_t freed = (main_before - s.main.bytes()) + (hot_before - s.hot.bytes()); freed != 0) {
+    total_bytes_.fetch_sub(freed, std::memory_order_relaxed);
+  }
+  if (v != nullptr) {
     ++s.hot_counters.hits;
     *out = *v;
     return true;
@@ -49,17 +59,64 @@ bool Cache::Lookup(std::string_view k, ByteView* out) {
   return false;
 }
 
+int64_t Cache::EvictLocked(Shard& s, int64_t target, int64_t quota, const Lru* spare) {
+  int64_t freed = 0;
+  while (s.main.bytes() + s.hot.bytes() > target && freed < quota) {
+    bool hot_victim = s.hot.bytes() > s.main.bytes() / 8;
+    Lru* victim = hot_victim ? &s.hot : &s.main;
+    if (victim == spare && victim->items() <= 1) {
+      // Only the entry just added is left there: take from the other one.
+      hot_victim = !hot_victim;
+      victim = hot_victim ? &s.hot : &s.main;
+      if (victim->items() == 0) break;
+    }
+    const int64_t before = victim->bytes();
+    if (!victim->RemoveOldest()) break;
+    freed += before - victim->bytes();
+    ++(hot_victim ? s.hot_counters : s.main_counters).evictions;
+  }
+  return freed;
+}
+
 void Cache::Add(CacheType which, std::string_view k, const ByteView& value) {
   if (shard_budget_ <= 0) return;
   const HashedKey key = HashedKey::Of(k);
+  if (static_cast<int64_t>(k.size() + value.size()) > budget_) {
+    Remove(k);  // cannot be kept; nor may an older value stay
+    return;
+  }
   Shard& s = ShardFor(key);
-  std::lock_guard lock(s.mu);
-  (which == CacheType::kMain ? s.main : s.hot).Add(key, value);
-  while (s.main.bytes() + s.hot.bytes() > shard_budget_) {
-    bool hot_victim = s.hot.bytes() > s.main.bytes() / 8;
-    Lru& victim = hot_victim ? s.hot : s.main;
-    if (!victim.RemoveOldest()) break;
-    ++(hot_victim ? s.hot_counters : s.main_counters).evictions;
+  bool over = false;
+  {
+    std::lock_guard lock(s.mu);
+    Lru& lru = which == CacheType::kMain ? s.main : s.hot;
+    const int64_t before = s.main.bytes() + s.hot.bytes();
+    lru.Add(key, value);
+    const int64_t added = s.main.bytes() + s.hot.bytes() - before;
+    const int64_t freed = EvictLocked(s, shard_budget_, std::numeric_limits<int64_t>::max(), &lru);
+    over =
+        total_bytes_.fetch_add(added - freed, std::memory_order_relaxed) + added - freed > budget_;
+  }
+  if (over) EvictElsewhere(static_cast<size_t>(&s - shards_.get()));
+}
+
+void Cache::EvictElsewhere(size_t skip) {
+  // One shard lock at a time, so no lock order to keep. Each shard in turn
+  // gives up its oldest entries up to a quota, so that one big value takes
+  // its room from all the others rather than flushing one.
+  const size_t others = shard_count_ - 1;
+  size_t empty_in_a_row = 0;
+  while (others > 0 && empty_in_a_row < others) {
+    const int64_t excess = total_bytes_.load(std::memory_order_relaxed) - budget_;
+    if (excess <= 0) return;
+    size_t i = evict_cursor_.fetch_add(1, std::memory_order_relaxed) % shard_count_;
+    if (i == skip) continue;
+    const int64_t quota = excess / static_cast<int64_t>(others) + 1;
+    Shard& s = shards_[i];
+    std::lock_guard lock(s.mu);
+    int64_t freed = EvictLocked(s, 0, quota, nullptr);
+    total_bytes_.fetch_sub(freed, std::memory_order_relaxed);
+    empty_in_a_row = freed == 0 ? empty_in_a_row + 1 : 0;
   }
 }
 
@@ -67,8 +124,12 @@ void Cache::Remove(std::string_view k) {
   const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   std::lock_guard lock(s.mu);
+  const int64_t before = s.main.bytes() + s.hot.bytes();
   s.main.Remove(key);
   s.hot.Remove(key);
+  if (int64_t freed = before - s.main.bytes() - s.hot.bytes(); freed != 0) {
+    total_bytes_.fetch_sub(freed, std::memory_order_relaxed);
+  }
 }
 
 CacheStats Cache::Stats(CacheType which) const {

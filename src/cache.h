@@ -12,10 +12,20 @@
 // shard the behaviour is exactly Go's; the shard count is chosen so that a
 // shard's share never drops below kMinShardBytes (small caches get one
 // shard, so eviction order is exact where it is most visible).
+//
+// A shard's share is a target, not a wall: a value larger than its shard's
+// share (but not than the whole budget) is still cached, as Go caches any
+// value that fits. Its shard then evicts everything but the new entry, and
+// the other shards give up their oldest entries, a byte quota each in turn,
+// until main + hot of all shards is within cache_bytes again. A value
+// larger than cache_bytes itself is not cached (Go would cache it and
+// evict it, and everything else, at once); it replaces nothing either: an
+// older value of its key is removed.
 
 #ifndef GROUPCACHE_SRC_CACHE_H_
 #define GROUPCACHE_SRC_CACHE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -69,10 +79,23 @@ class Cache {
   };
 
   Shard& ShardFor(const HashedKey& key);
+  // The eviction rule within one shard, sparing the newest entry of
+  // `spare` (the one just added) when it is alone in its Lru; evicts until
+  // the shard holds at most `target` bytes or `quota` bytes were freed.
+  // Returns the bytes freed. REQUIRES: s.mu held.
+  static int64_t EvictLocked(Shard& s, int64_t target, int64_t quota, const Lru* spare);
+  // Takes bytes from shards other than `skip` until the total is within
+  // the budget again.
+  void EvictElsewhere(size_t skip);
 
+  int64_t budget_;
   int64_t shard_budget_;
   size_t shard_count_;
   std::unique_ptr<Shard[]> shards_;
+  // main + hot of every shard, kept by the paths that add or remove bytes
+  // (never by a hit). Off the shards' lines.
+  alignas(64) std::atomic<int64_t> total_bytes_{0};
+  std::atomic<size_t> evict_cursor_{0};
 };
 
 }  // namespace groupcache::internal

@@ -50,6 +50,24 @@ class GroupTest : public ::testing::Test {
   std::atomic<int> loads_{0};
 };
 
+TEST_F(GroupTest, ATenMebibyteValueInA64MebibyteGroupIsCached) {
+  // 64 MiB is 16 lock shards of 4 MiB; the value is larger than any one.
+  auto g = MakeGroup(
+      [this](const Context&, std::string_view, Sink& dest) {
+        ++loads_;
+        return dest.SetString(std::string(10 << 20, 'x'));
+      },
+      64LL << 20);
+  auto first = g->Get({}, "big");
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->size(), size_t{10} << 20);
+  auto second = g->Get({}, "big");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(loads_.load(), 1);  // the second read was a hit
+  EXPECT_EQ(g->Stats().cache_hits, 1);
+  EXPECT_EQ(g->GetCacheStats(CacheType::kMain).bytes, (10 << 20) + 3);
+}
+
 TEST_F(GroupTest, LocalLoadThenHit) {
   auto g = MakeGroup(Counting());
   std::string out;

@@ -160,6 +160,65 @@ TEST(CacheTest, ShardedCacheKeepsEveryKeyReachable) {
   EXPECT_EQ(cache.Stats(CacheType::kMain).items, 1000);
 }
 
+TEST(CacheTest, AValueLargerThanItsShardIsCachedWithinTheWholeBudget) {
+  constexpr int64_t kBudget = 64LL << 20;
+  Cache cache(kBudget);  // 16 shards of 4 MiB
+  ASSERT_EQ(cache.shards(), 16);
+  // Fill every shard to its share with 64 KiB values.
+  std::string small(64 << 10, 's');
+  for (int i = 0; i < 1024; ++i) {
+    cache.Add(CacheType::kMain, "small-" + std::to_string(i), ByteView::Copy(small));
+  }
+  auto total = [&] {
+    return cache.Stats(CacheType::kMain).bytes + cache.Stats(CacheType::kHot).bytes;
+  };
+  EXPECT_LE(total(), kBudget);
+  std::string big(10 << 20, 'b');
+  cache.Add(CacheType::kMain, "big", ByteView::Copy(big));
+  ByteView out;
+  ASSERT_TRUE(cache.Lookup("big", &out));
+  EXPECT_EQ(out.size(), big.size());
+  // The room came from the other shards, and the whole stays in budget.
+  EXPECT_LE(total(), kBudget);
+  EXPECT_GT(total(), kBudget - (12LL << 20));
+  // More small values evict around it; the big one goes by LRU only.
+  for (int i = 0; i < 64; ++i) {
+    cache.Add(CacheType::kMain, "more-" + std::to_string(i), ByteView::Copy(small));
+    EXPECT_LE(total(), kBudget);
+  }
+  // A hot copy of a large value counts too.
+  cache.Add(CacheType::kHot, "big-hot", ByteView::Copy(big));
+  ASSERT_TRUE(cache.Lookup("big-hot", &out));
+  EXPECT_LE(total(), kBudget);
+  cache.Remove("big-hot");
+  EXPECT_FALSE(cache.Lookup("big-hot", &out));
+  EXPECT_LE(total(), kBudget);
+}
+
+TEST(CacheTest, AValueLargerThanTheBudgetIsNotCachedAndReplacesTheOldOne) {
+  Cache cache(100, 1);
+  cache.Add(CacheType::kMain, "k", ByteView::Copy("old"));
+  cache.Add(CacheType::kMain, "other", ByteView::Copy("v"));
+  cache.Add(CacheType::kMain, "k", ByteView::Copy(std::string(200, 'x')));
+  ByteView out;
+  EXPECT_FALSE(cache.Lookup("k", &out));     // neither the new nor the stale value
+  EXPECT_TRUE(cache.Lookup("other", &out));  // and nothing else was flushed for it
+}
+
+TEST(CacheTest, ExpiredEntriesDroppedOnLookupLeaveTheBudget) {
+  // One shard of 100 bytes: an entry that expires and is dropped by a
+  // lookup must give its bytes back, or later adds would evict for nothing.
+  Cache cache(100, 1);
+  cache.Add(CacheType::kMain, "e", ByteView::Copy(std::string(49, 'e'), WallClock::now()));
+  ByteView out;
+  EXPECT_FALSE(cache.Lookup("e", &out));
+  cache.Add(CacheType::kMain, "a", ByteView::Copy(std::string(49, 'a')));
+  cache.Add(CacheType::kMain, "b", ByteView::Copy(std::string(49, 'b')));
+  EXPECT_TRUE(cache.Lookup("a", &out));
+  EXPECT_TRUE(cache.Lookup("b", &out));
+  EXPECT_EQ(cache.Stats(CacheType::kMain).evictions, 0);
+}
+
 // The cache's own key hash: every length path (0-3, 4-16, longer) reads
 // only the key's bytes (ASan checks), similar keys do not collide, and the
 // top bits that pick a shard spread evenly.
