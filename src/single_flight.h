@@ -129,12 +129,22 @@ class SingleFlight {
   // completes the call, or on this one before DoAsync returns if the result
   // is at hand. A waiter whose call failed only because its leader's
   // context ended starts a new call if its own context is live, as in Do.
+  // A waiter whose context is cancelled leaves the call at once: `done`
+  // gets Cancelled on the cancelling thread and nothing of the waiter stays
+  // in the flight (the call itself goes on; deadlines are not watched, so
+  // a caller that gives up at its deadline cancels its context to leave).
   // `owner` (what owns this SingleFlight) is kept alive until the call is
   // finished.
   void DoAsync(const Context& ctx, std::string_view key, const Start& start, Done done,
                std::shared_ptr<const void> owner) {
     static_assert(std::is_same_v<Tag, NoTag>, "DoAsync is for untagged flights");
     static const Tag kTag{};
+    if (ctx.cancellable()) {
+      if (Status s = ctx.Err(); !s.ok() && s.code() == StatusCode::kCancelled) {
+        done(Result<T>(s));
+        return;
+      }
+    }
     std::unique_lock lock(mu_);
     auto it = calls_.find(key);
     if (it == calls_.end()) {
@@ -142,7 +152,9 @@ class SingleFlight {
       call->tag = &kTag;
       // The leader's own callback first (start may finish at once), while
       // no one else can see the call.
-      call->async_waiters.push_back([done = std::move(done)](const Call& c) { done(*c.result); });
+      const uint64_t id = call->next_waiter_id++;
+      call->async_waiters.push_back(
+          {id, [done](const Call& c) { done(*c.result); }, Context::Registration()});
       calls_.emplace(std::string(key), call);
       lock.unlock();
       auto state = std::make_shared<typename Finisher::State>();
@@ -159,11 +171,12 @@ class SingleFlight {
       } catch (...) {
         finish(InternalError("load threw a non-standard exception"));
       }
+      LeaveOnCancel(ctx, call, id, std::move(done));
       return;
     }
     std::shared_ptr<Call> call = it->second;
     lock.unlock();
-    auto follow = [this, ctx, key = std::string(key), start, done = std::move(done),
+    auto follow = [this, ctx, key = std::string(key), start, done,
                    owner = std::move(owner)](const Call& c) {
       if (c.leader_ctx_failed && !ctx.Done()) {
         DoAsync(ctx, key, start, done, owner);
@@ -171,14 +184,19 @@ class SingleFlight {
       }
       done(*c.result);
     };
+    uint64_t id = 0;
     {
       std::lock_guard call_lock(call->mu);
       if (!call->done) {
-        call->async_waiters.push_back(std::move(follow));
-        return;
+        id = call->next_waiter_id++;
+        call->async_waiters.push_back({id, std::move(follow), Context::Registration()});
       }
     }
-    follow(*call);  // it completed between the two looks
+    if (id == 0) {
+      follow(*call);  // it completed between the two looks
+      return;
+    }
+    LeaveOnCancel(ctx, call, id, std::move(done));
   }
 
   // Number of keys with a call in flight (for tests and metrics).
@@ -195,9 +213,54 @@ class SingleFlight {
     std::optional<Result<T>> result;  // written before done, read after
     bool leader_ctx_failed = false;   // written before done
     const Tag* tag = nullptr;         // valid while the call is in calls_
-    // DoAsync callers waiting; called once, after done.
-    std::vector<std::function<void(const Call&)>> async_waiters;  // GUARDED_BY(mu)
+    // DoAsync callers waiting; each called once, after done, unless it
+    // left (its context was cancelled).
+    struct AsyncWaiter {
+      uint64_t id;
+      std::function<void(const Call&)> fn;
+      Context::Registration leave;  // the cancellation hook that removes it
+    };
+    std::vector<AsyncWaiter> async_waiters;  // GUARDED_BY(mu)
+    uint64_t next_waiter_id = 1;             // GUARDED_BY(mu)
   };
+
+  // Makes the waiter `id` of `call` leave when `ctx` is cancelled: removed
+  // from the call, `done` gets Cancelled. Registered after the waiter was
+  // added (the hook may run inline, at once), and stored in the waiter
+  // unless the call completed or the waiter left in the meantime.
+  static void LeaveOnCancel(const Context& ctx, const std::shared_ptr<Call>& call, uint64_t id,
+                            Done done) {
+    if (!ctx.cancellable()) return;
+    std::weak_ptr<Call> weak = call;
+    Context::Registration leave = ctx.OnCancel([weak, id, done = std::move(done)] {
+      std::shared_ptr<Call> c = weak.lock();
+      if (c == nullptr) return;
+      std::optional<typename Call::AsyncWaiter> gone;
+      {
+        std::lock_guard lock(c->mu);
+        auto& waiters = c->async_waiters;
+        for (auto w = waiters.begin(); w != waiters.end(); ++w) {
+          if (w->id == id) {
+            gone.emplace(std::move(*w));
+            waiters.erase(w);
+            break;
+          }
+        }
+      }
+      if (gone) done(Result<T>(CancelledError("context cancelled")));
+      // `gone` (with this hook's own registration) goes here, unlocked.
+    });
+    std::lock_guard lock(call->mu);
+    for (auto& w : call->async_waiters) {
+      if (w.id == id) {
+        w.leave = std::move(leave);
+        return;
+      }
+    }
+    // Completed or left already: `leave` unregisters on the way out, after
+    // the lock (declared after it) is released, since unregistering waits
+    // for a hook running on another thread, which takes call->mu.
+  }
 
   struct Hash {
     using is_transparent = void;
@@ -233,14 +296,16 @@ class SingleFlight {
       std::lock_guard lock(mu_);
       calls_.erase(calls_.find(key));
     }
-    std::vector<std::function<void(const Call&)>> waiters;
+    std::vector<typename Call::AsyncWaiter> waiters;
     {
       std::lock_guard lock(call->mu);
       call->done = true;
       waiters.swap(call->async_waiters);
     }
     call->cv.notify_all();
-    for (auto& waiter : waiters) waiter(*call);
+    for (auto& waiter : waiters) waiter.fn(*call);
+    // The waiters' cancellation hooks unregister here, with no lock held
+    // (a hook running on another thread is waited for).
   }
 
   // Blocks until the call is done (OK) or ctx is done (its error).

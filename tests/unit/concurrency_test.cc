@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -313,6 +314,77 @@ TEST(SingleFlightTest, AsyncFollowerRunsAgainWhenOnlyTheLeadersContextEnded) {
   ASSERT_TRUE(follower.got()[0].ok()) << follower.got()[0].status().ToString();
   EXPECT_EQ(*follower.got()[0], 7);
   EXPECT_EQ(runs.load(), 2);
+}
+
+TEST(SingleFlightTest, AsyncWaitersWhoseContextIsCancelledLeaveTheCall) {
+  using Flight = internal::SingleFlight<int>;
+  Flight flight;
+  std::vector<Flight::Finisher> pending;
+  Flight::Start start = [&](const Context&, std::string_view, Flight::Finisher f) {
+    pending.push_back(std::move(f));
+  };
+  Results<int> leader;
+  flight.DoAsync({}, "k", start, leader.Callback(), nullptr);
+  // Followers that give up: what their callbacks hold must be released
+  // when they leave, not when the load ends.
+  auto held = std::make_shared<int>(0);
+  std::vector<std::unique_ptr<CancelSource>> cancels;
+  std::atomic<int> cancelled{0};
+  for (int i = 0; i < 100; ++i) {
+    cancels.push_back(std::make_unique<CancelSource>());
+    flight.DoAsync(
+        cancels.back()->context(), "k", start,
+        [held, &cancelled](const Result<int>& r) {
+          EXPECT_EQ(r.status().code(), StatusCode::kCancelled);
+          ++cancelled;
+        },
+        nullptr);
+  }
+  EXPECT_GT(held.use_count(), 100);  // held by every waiter
+  // Cancelled from other threads, as a server's timers do.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = static_cast<size_t>(t); i < cancels.size(); i += 4) cancels[i]->Cancel();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(cancelled.load(), 100);
+  EXPECT_EQ(held.use_count(), 1);
+  EXPECT_EQ(flight.InFlight(), 1U);  // the load goes on for the leader
+  // A waiter that is already cancelled does not join at all.
+  Results<int> late;
+  flight.DoAsync(cancels[0]->context(), "k", start, late.Callback(), nullptr);
+  ASSERT_EQ(late.size(), 1U);
+  EXPECT_EQ(late.got()[0].status().code(), StatusCode::kCancelled);
+  ASSERT_EQ(pending.size(), 1U);
+  pending[0](5);
+  ASSERT_EQ(leader.size(), 1U);
+  EXPECT_EQ(*leader.got()[0], 5);
+  EXPECT_EQ(cancelled.load(), 100);  // nobody is called twice
+  EXPECT_EQ(flight.InFlight(), 0U);
+}
+
+TEST(SingleFlightTest, CancelRacingCompletionCallsEachWaiterOnce) {
+  using Flight = internal::SingleFlight<int>;
+  for (int round = 0; round < 200; ++round) {
+    Flight flight;
+    std::optional<Flight::Finisher> finisher;
+    Flight::Start start = [&](const Context&, std::string_view, Flight::Finisher f) {
+      finisher = std::move(f);
+    };
+    Results<int> leader;
+    flight.DoAsync({}, "k", start, leader.Callback(), nullptr);
+    CancelSource cancel;
+    std::atomic<int> calls{0};
+    flight.DoAsync(
+        cancel.context(), "k", start, [&calls](const Result<int>&) { ++calls; }, nullptr);
+    std::thread canceller([&] { cancel.Cancel(); });
+    (*finisher)(1);
+    canceller.join();
+    EXPECT_EQ(calls.load(), 1) << "round " << round;
+    EXPECT_EQ(leader.size(), 1U);
+  }
 }
 
 class GroupConcurrencyTest : public ::testing::Test {
