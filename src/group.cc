@@ -165,7 +165,8 @@ std::optional<Result<ByteView>> Group::AfterPeerFetch(const Context& ctx, const 
     return fetched;
   }
   Status err = fetched.status();
-  if (err.code() == StatusCode::kNotFound || err.code() == StatusCode::kLoadFailed) {
+  if (err.code() == StatusCode::kNotFound || err.code() == StatusCode::kLoadFailed ||
+      err.code() == StatusCode::kInvalidArgument) {
     return Result<ByteView>(err);  // the owner's answer, not a transport failure
   }
   if (ctx.Done()) return Result<ByteView>(ctx.Err());

@@ -1,10 +1,10 @@
 #include "loaders.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -13,11 +13,15 @@ namespace fs = std::filesystem;
 
 void LoadCounter::Record(std::string_view key) {
   std::lock_guard lock(mu_);
-  auto it = counts_.find(key);
-  if (it == counts_.end()) {
+  ++total_;
+  if (auto it = counts_.find(key); it != counts_.end()) {
+    ++it->second;
+  } else if (counts_.size() < max_keys_) {
     counts_.emplace(std::string(key), 1);
   } else {
-    ++it->second;
+    // Keys are never dropped from the table: a count that restarted would
+    // make a second load of a key look like its first.
+    ++untracked_;
   }
 }
 
@@ -27,6 +31,30 @@ std::string LoadCounter::Json() const {
   for (const auto& [key, n] : counts_) out[key] = n;
   // Keys are arbitrary bytes; replace what is not UTF-8 rather than fail.
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string LoadCounter::Prometheus() const {
+  std::lock_guard lock(mu_);
+  return "# HELP groupcached_loads_total Loader calls on this node.\n"
+         "# TYPE groupcached_loads_total counter\n"
+         "groupcached_loads_total " +
+         std::to_string(total_) +
+         "\n"
+         "# HELP groupcached_loads_untracked_total Loader calls for keys not counted one by one "
+         "in GET /loads (over --loads-max-keys distinct keys).\n"
+         "# TYPE groupcached_loads_untracked_total counter\n"
+         "groupcached_loads_untracked_total " +
+         std::to_string(untracked_) + "\n";
+}
+
+int64_t LoadCounter::total() const {
+  std::lock_guard lock(mu_);
+  return total_;
+}
+
+int64_t LoadCounter::untracked() const {
+  std::lock_guard lock(mu_);
+  return untracked_;
 }
 
 std::string SyntheticValue(std::string_view key, size_t size) {
@@ -61,9 +89,87 @@ Result<int64_t> ParseNumber(std::string_view text, std::string_view what) {
                               "'");
 }
 
+bool IsHidden(const fs::path& part) {
+  const std::string& name = part.native();
+  return !name.empty() && name[0] == '.';
+}
+
+// The key as a path below `root`, or why it is not one. Dotfiles (".git",
+// ".env", and "." and ".." with them) are refused by name, then again after
+// symlinks are resolved, so that a link cannot lead outside `root` or to a
+// dotfile either.
+Result<fs::path> ResolveKey(const fs::path& root, std::string_view key) {
+  if (key.empty()) return InvalidArgumentError("empty key");
+  if (key.find('\0') != std::string_view::npos) return InvalidArgumentError("key holds a NUL");
+  fs::path rel(std::string{key});
+  if (rel.has_root_directory()) return InvalidArgumentError("key is an absolute path");
+  for (const auto& part : rel) {
+    if (part == "..") return InvalidArgumentError("key escapes the directory");
+    if (IsHidden(part)) return InvalidArgumentError("key names a dotfile");
+  }
+  std::error_code e;
+  fs::path full = fs::weakly_canonical(root / rel, e);
+  if (e) return InvalidArgumentError("key cannot be resolved: " + e.message());
+  auto [r, below] = std::mismatch(root.begin(), root.end(), full.begin(), full.end());
+  if (r != root.end()) return InvalidArgumentError("key escapes the directory");
+  if (std::any_of(below, full.end(), IsHidden)) return InvalidArgumentError("key names a dotfile");
+  return full;
+}
+
+// `what`: "is N bytes" or "grew while read".
+Status TooLarge(std::string_view key, const std::string& what, size_t max) {
+  return ResourceExhaustedError("file '" + std::string(key) + "' " + what + ", over the limit of " +
+                                std::to_string(max) + " bytes (--dir-max-file-bytes)");
+}
+
+// Reads at most `max` bytes: the size checked before opening may be stale,
+// as the file can grow while it is read.
+Result<std::string> ReadFile(const fs::path& path, std::string_view key, uintmax_t size,
+                             size_t max) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot open: " + std::string(key));
+  constexpr size_t kChunk = size_t{64} << 10;
+  std::string data;
+  data.reserve(static_cast<size_t>(size) + 1);
+  while (true) {
+    size_t old = data.size();
+    // One byte more than allowed, to tell "exactly max" from "over max".
+    size_t room = max - old;
+    size_t want = room < kChunk ? room + 1 : kChunk;
+    data.resize(old + want);
+    in.read(data.data() + old, static_cast<std::streamsize>(want));
+    auto got = static_cast<size_t>(in.gcount());
+    data.resize(old + got);
+    if (data.size() > max) return TooLarge(key, "grew while read", max);
+    if (got < want) break;
+  }
+  if (in.bad()) return InternalError("cannot read: " + std::string(key));
+  return data;
+}
+
+Getter DirLoader(fs::path root, size_t max_file_bytes, LoadCounter* counter) {
+  return [root = std::move(root), max_file_bytes, counter](const Context&, std::string_view key,
+                                                           Sink& dest) -> Status {
+    Result<fs::path> full = ResolveKey(root, key);
+    if (!full.ok()) return full.status();
+    counter->Record(key);
+    std::error_code e;
+    if (!fs::is_regular_file(*full, e)) return NotFoundError("no such file: " + std::string(key));
+    uintmax_t size = fs::file_size(*full, e);
+    if (e) return NotFoundError("no such file: " + std::string(key));
+    if (size > max_file_bytes) {
+      return TooLarge(key, "is " + std::to_string(size) + " bytes", max_file_bytes);
+    }
+    Result<std::string> data = ReadFile(*full, key, size, max_file_bytes);
+    if (!data.ok()) return data.status();
+    return dest.SetString(std::move(*data));
+  };
+}
+
 }  // namespace
 
-Result<Getter> MakeLoader(std::string_view spec, LoadCounter* counter) {
+Result<Getter> MakeLoader(std::string_view spec, const LoaderOptions& options,
+                          LoadCounter* counter) {
   if (spec.substr(0, 10) == "synthetic:") {
     std::string_view rest = spec.substr(10);
     std::string_view size_text = rest.substr(0, rest.find(':'));
@@ -89,27 +195,10 @@ Result<Getter> MakeLoader(std::string_view spec, LoadCounter* counter) {
       return InvalidArgumentError("--loader dir: '" + std::string(spec.substr(4)) +
                                   "' is not a directory");
     }
-    return Getter([root, counter](const Context&, std::string_view key, Sink& dest) -> Status {
-      counter->Record(key);
-      fs::path rel(std::string{key});
-      if (key.empty() || key.find('\0') != std::string_view::npos || rel.is_absolute()) {
-        return InvalidArgumentError("key is not a relative file name");
-      }
-      for (const auto& part : rel) {
-        if (part == "..") return InvalidArgumentError("key escapes the directory");
-      }
-      std::error_code e;
-      fs::path full = fs::weakly_canonical(root / rel, e);
-      // Symlinks are resolved: a link pointing outside the root is refused.
-      auto [r, f] = std::mismatch(root.begin(), root.end(), full.begin(), full.end());
-      if (e || r != root.end()) return InvalidArgumentError("key escapes the directory");
-      if (!fs::is_regular_file(full, e)) return NotFoundError("no such file: " + std::string(key));
-      std::ifstream in(full, std::ios::binary);
-      if (!in) return NotFoundError("cannot open: " + std::string(key));
-      std::ostringstream data;
-      data << in.rdbuf();
-      return dest.SetString(std::move(data).str());
-    });
+    if (options.dir_max_file_bytes == 0) {
+      return InvalidArgumentError("--dir-max-file-bytes must be at least 1");
+    }
+    return DirLoader(std::move(root), options.dir_max_file_bytes, counter);
   }
   return InvalidArgumentError("--loader must be synthetic:SIZE[:DELAY_MS] or dir:PATH, not '" +
                               std::string(spec) + "'");

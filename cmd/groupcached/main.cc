@@ -21,11 +21,27 @@
 // --tls-client-cert/--tls-client-key (the node certificate itself will do
 // if it allows client authentication).
 //
+// Limits and timeouts (flags.h; sizes in bytes, durations as in Go: "500ms",
+// "2s", "1m"; unset: the library's defaults; every node alike):
+//   peer server: --max-key-bytes --max-body-bytes --max-header-bytes
+//     --max-body-bytes-in-flight --max-connections --idle-timeout
+//     --header-timeout --request-timeout --io-threads --worker-threads
+//     --worker-queue-limit
+//   peer clients: --client-pool-size --client-idle-timeout (default with
+//     --idle-timeout: half of it) --max-connections-per-peer
+//   this daemon: --shutdown-timeout (5s) --loads-max-keys (200000)
+//     --dir-max-file-bytes (default --max-body-bytes)
+// A dir: key with a component starting with '.', or leading outside PATH,
+// is refused (400 on the wire).
+//
 // Serves the peer protocol, GET /metrics (Prometheus), GET /peers (JSON
 // array of the ring's peer URLs), GET /loads (JSON: loader calls per key on
-// this node) and GET /healthz. Stops cleanly on SIGTERM and SIGINT. A bad
-// setting or a discovery backend that cannot be reached at start is an
-// error message and exit status 2.
+// this node, for up to --loads-max-keys keys; /metrics has the totals) and
+// GET /healthz. Stops cleanly on SIGTERM and SIGINT. A bad setting or a
+// discovery backend that cannot be reached at start is an error message and
+// exit status 2.
+
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -37,6 +53,7 @@
 #include <string>
 #include <vector>
 
+#include "flags.h"
 #include "groupcache/discovery/static_provider.h"
 #include "groupcache/http_pool.h"
 #include "groupcache/metrics.h"
@@ -141,6 +158,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   DiscoveryFlags disc;
   TlsFlags tls;
+  groupcache::daemon::LimitFlags limit_flags;
   app.add_option("--listen", listen,
                  "HOST:PORT to serve on (with --discovery: where to bind, default "
                  "NODE_IP:GROUP_PORT)");
@@ -190,7 +208,19 @@ int main(int argc, char** argv) {
                "mutual TLS: refuse peers without a certificate from --tls-ca")
       ->needs(tls_cert)
       ->needs(tls_ca);
-  CLI11_PARSE(app, argc, argv);
+  limit_flags.AddTo(&app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is 0; a bad setting is 2, whoever finds it.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  groupcache::HttpPoolOptions options;
+  groupcache::daemon::DaemonLimits limits;
+  if (groupcache::Status s = limit_flags.Apply(&options, &limits); !s.ok()) {
+    return Fail(s.message());
+  }
 
   groupcache::LogLevel level = groupcache::LogLevel::kInfo;
   if (!groupcache::ParseLogLevel(log_level, &level)) return Fail("bad --log-level " + log_level);
@@ -204,14 +234,24 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto logger = groupcache::NewDefaultLogger(level, "groupcached");
+  // A server wants every descriptor it is allowed: the soft limit (often
+  // 1024) is below max_connections plus the connections to peers, and the
+  // hard limit is what the operator set. (Go's runtime does the same.)
+  if (rlimit nofile{};
+      getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &nofile) != 0) {
+      logger->Warn("cannot raise the descriptor limit",
+                   {{"hard", std::to_string(nofile.rlim_max)}});
+    }
+  }
   auto registry = std::make_shared<groupcache::Registry>(groupcache::RegistryOptions{logger});
-  groupcache::daemon::LoadCounter loads;
-  auto getter = groupcache::daemon::MakeLoader(loader_spec, &loads);
+  groupcache::daemon::LoadCounter loads(limits.loads_max_keys);
+  auto getter = groupcache::daemon::MakeLoader(loader_spec, limits.loader, &loads);
   if (!getter.ok()) return Fail(getter.status().message());
   auto group = registry->NewGroup(group_name, cache_bytes, *getter);
   if (!group.ok()) return Fail(group.status().ToString());
 
-  groupcache::HttpPoolOptions options;
   options.ring.replicas = replicas;
   groupcache::ParseRingAlgorithm(hash, &options.ring.algorithm);
   ApplyTls(tls, &options);
@@ -226,9 +266,7 @@ int main(int argc, char** argv) {
     if (!started.ok()) return Fail(started.status().ToString());
     own_pool = std::move(*started);
     own_pool->SetPeers(peers);
-    // The pool outlives every use by the registry: the picker is reset
-    // below before the pool goes.
-    registry->SetPeerPicker(std::shared_ptr<groupcache::PeerPicker>(own_pool.get(), [](auto*) {}));
+    registry->SetPeerPicker(own_pool->picker());
     pool = own_pool.get();
   } else {
     groupcache::NodeOptions node_options;
@@ -247,6 +285,7 @@ int main(int argc, char** argv) {
     if (!filled.ok()) return Fail(filled.status().message());
     node_options = *filled;
     node_options.pool = options;
+    node_options.shutdown_timeout = limits.shutdown_timeout;
     node_options.logger = logger;
     node_options.registry = registry;
     auto sd = MakeDiscovery(disc, peers, logger);
@@ -258,12 +297,12 @@ int main(int argc, char** argv) {
     self = node->url();
   }
 
-  pool->AddHandler("GET", "/metrics", [&registry, pool](const groupcache::HttpRequest&) {
+  pool->AddHandler("GET", "/metrics", [&registry, &loads, pool](const groupcache::HttpRequest&) {
     std::string extra =
         "# HELP groupcache_peers Peers on this node's hash ring, itself included.\n"
         "# TYPE groupcache_peers gauge\n"
         "groupcache_peers " +
-        std::to_string(pool->Peers().size()) + "\n";
+        std::to_string(pool->Peers().size()) + "\n" + loads.Prometheus();
     return groupcache::HttpResponse{200, "text/plain; version=0.0.4",
                                     groupcache::RenderPrometheus(*registry, extra)};
   });
@@ -294,7 +333,7 @@ int main(int argc, char** argv) {
       logger->Warn("stop", {{"error", s.ToString()}});
   } else {
     registry->SetPeerPicker(nullptr);
-    own_pool->Shutdown(std::chrono::milliseconds(5000));
+    own_pool->Shutdown(limits.shutdown_timeout);
   }
   return 0;
 }

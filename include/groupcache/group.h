@@ -8,8 +8,8 @@
 // runs the getter (its answer goes to the main cache). Every caller waiting
 // on a load gets the same value or the same error. If a remote owner cannot
 // be reached the getter runs here instead (unless the caller's context is
-// done); if the owner reports NotFound or that its getter failed, that
-// answer is returned as is.
+// done); if the owner reports NotFound, that its getter failed, or that
+// the key is invalid, that answer is returned as is.
 //
 // Contexts and waiting: a caller waiting on another caller's load leaves as
 // soon as its own context is done, with DeadlineExceeded or Cancelled; the
@@ -74,12 +74,15 @@ struct GroupOptions {
   // Non-empty, without '/', unique within its Registry.
   std::string name;
   // Budget for the main and hot caches together (len(key)+len(value) per
-  // entry). 0 disables caching.
+  // entry). 0 disables caching. Any value that fits the budget is cached,
+  // even one larger than a lock shard's share (room is made in the other
+  // shards); one larger than the whole budget is not cached at all.
   int64_t cache_bytes = 64 << 20;
   // Required.
   Getter getter;
   // Lock shards of the cache; 0 picks one per >= 4 MiB of budget, up to 16.
-  // 1 gives exactly Go's global LRU order.
+  // Each shard evicts in LRU order to its share of the budget; 1 gives
+  // exactly Go's global LRU order.
   int cache_shards = 0;
 };
 

@@ -19,9 +19,10 @@
 // escaped like Go's url.PathEscape (mailgun/Tochemey nodes); with kGolang
 // like url.QueryEscape and the ring is CRC-32 (original golang/groupcache
 // nodes). The server decodes %XX escapes only, as Go's does, so '+' stays
-// '+'. Status codes: 200 value, 400 malformed request, 404 unknown group or
-// key not found, 405 other methods, 413 body too large, 414 key too long,
-// 503 getter failed or workers overloaded.
+// '+'. Status codes: 200 value, 400 malformed request or a key the getter
+// refused (InvalidArgument), 404 unknown group or key not found, 405 other
+// methods, 413 body too large, 414 key too long, 431 header too large, 503
+// getter failed or the server is overloaded (workers, body budget).
 //
 // TLS: with `server_tls.cert_file` set the server speaks only TLS (1.2 or
 // later) and `self` is an https:// URL; optionally it requires client
@@ -30,14 +31,18 @@
 // PEM files, read once when the pool starts (restart to rotate them).
 //
 // Thread-safe. Shutdown (or the destructor) stops accepting, lets requests
-// in flight finish within the timeout, and joins every thread.
+// in flight finish within the timeout, then ends what is left with errors
+// (loads waiting for a worker and peer fetches in flight fail with
+// Unavailable, so every caller and every single-flight waiter is
+// released), and joins every thread. The picker and the group's load
+// runner may outlive the pool: they refuse work from then on.
 //
 // Example:
 //   Registry registry;
 //   auto pool = HttpPool::Start(&registry, "http://10.0.0.1:8080", "0.0.0.0:8080", {});
 //   if (!pool.ok()) return pool.status();
 //   (*pool)->SetPeers({"http://10.0.0.1:8080", "http://10.0.0.2:8080"});
-//   registry.SetPeerPicker(std::shared_ptr<PeerPicker>(pool->get(), [](auto*) {}));
+//   registry.SetPeerPicker((*pool)->picker());
 //
 // With TLS, every node presenting a certificate from one private CA:
 //   HttpPoolOptions options;
@@ -112,18 +117,37 @@ struct HttpPoolOptions {
   int worker_queue_limit = 1024;
 
   // Limits. A request over one of them gets its status code and is not
-  // processed further.
+  // processed further. README "Operating limits" lists them all.
   size_t max_key_bytes = size_t{64} << 10;   // 414
   size_t max_body_bytes = size_t{64} << 20;  // 413 (server), error (client)
   // Room for a maximal key, escaped (up to 3 bytes per byte), in the
   // request line.
-  size_t max_header_bytes = size_t{256} << 10;       // 431
-  int max_connections = 1024;                        // further connections are closed
-  std::chrono::milliseconds idle_timeout{60000};     // keep-alive idle
-  std::chrono::milliseconds request_timeout{10000};  // read/write of one request,
-                                                     // and the client default
-  // Idle keep-alive connections kept per peer by the client.
+  size_t max_header_bytes = size_t{256} << 10;  // 431
+  // Bytes of request bodies being read at once, over all connections (a
+  // body is counted by its Content-Length from its header on until its
+  // request is answered). A request that would go over it gets 503 and its
+  // connection is closed; at least one body always fits.
+  size_t max_body_bytes_in_flight = size_t{256} << 20;
+  // Open server connections. At the limit a new connection takes the place
+  // of the longest-idle keep-alive connection; only when none is idle is
+  // the new one closed.
+  int max_connections = 1024;
+  // A keep-alive connection waiting for its next request is closed after
+  // idle_timeout; once a request's first byte has come, its header must be
+  // complete within header_timeout, and its body read and its response
+  // written within request_timeout each.
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds header_timeout{5000};
+  std::chrono::milliseconds request_timeout{10000};  // also the client default
+
+  // The client side, per peer: at most client_pool_size idle keep-alive
+  // connections are kept, none longer than client_idle_timeout (keep it
+  // below the peers' idle_timeout, so that the client drops a connection
+  // before the server does); at most max_connections_per_peer are open at
+  // once, further requests wait for one (up to their deadline).
   int client_pool_size = 64;
+  std::chrono::milliseconds client_idle_timeout{30000};
+  int max_connections_per_peer = 256;
 
   // TLS of the server (off unless server_tls.cert_file is set; the
   // handshake must complete within request_timeout) and of the clients
@@ -149,7 +173,7 @@ struct HttpResponse {
   std::string body;
 };
 
-class HttpPool final : public PeerPicker {
+class HttpPool final {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
@@ -164,7 +188,7 @@ class HttpPool final : public PeerPicker {
                                                  const std::string& listen,
                                                  HttpPoolOptions options);
 
-  ~HttpPool() override;
+  ~HttpPool();
   HttpPool(const HttpPool&) = delete;
   HttpPool& operator=(const HttpPool&) = delete;
 
@@ -174,8 +198,11 @@ class HttpPool final : public PeerPicker {
   std::vector<std::string> Peers() const;
   std::string Owner(std::string_view key) const;
 
-  std::shared_ptr<PeerClient> PickPeer(std::string_view key) override;
-  std::vector<std::shared_ptr<PeerClient>> GetAll() override;
+  // The ring as a PeerPicker, for Registry::SetPeerPicker. It is shared:
+  // it stays valid after the pool is gone, and its clients then fail with
+  // Unavailable, so a group still holding it (a Remove racing a shutdown)
+  // uses nothing freed.
+  std::shared_ptr<PeerPicker> picker() const;
 
   // A client for any peer URL, outside the ring (tools use it).
   std::shared_ptr<PeerClient> ClientFor(const std::string& url);
@@ -189,7 +216,8 @@ class HttpPool final : public PeerPicker {
   int port() const;
 
   // Stops accepting, waits up to `timeout` for requests in flight, then
-  // closes everything and joins the threads. Idempotent.
+  // fails what is left (see above), closes everything and joins the
+  // threads. Idempotent.
   void Shutdown(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
   class Impl;

@@ -31,6 +31,8 @@ class PeerClient {
   // Returns the value with its expiry, or:
   //   NotFound    the peer's getter has no such key (HTTP 404),
   //   LoadFailed  the peer's getter failed (HTTP 503),
+  //   InvalidArgument  the peer refused the key (HTTP 400: its getter
+  //               said the key is invalid, or the request was malformed),
   //   anything else (Unavailable, DeadlineExceeded, ...) for transport
   //   failures, after which the group falls back to a local load.
   virtual Result<ByteView> Get(const Context& ctx, std::string_view group,

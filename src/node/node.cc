@@ -93,9 +93,7 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options,
   if (!pool.ok()) return pool.status();
   node->pool_ = std::move(*pool);
   node->pool_->SetPeers({node->url_});
-  // The pool outlives the registry's use of it: Stop() resets the picker
-  // before shutting the pool down.
-  node->registry_->SetPeerPicker(std::shared_ptr<PeerPicker>(node->pool_.get(), [](auto*) {}));
+  node->registry_->SetPeerPicker(node->pool_->picker());
 
   // Then discovery. On any error, Stop() undoes what was done.
   node->discovery_->SetSelf(self);

@@ -7,6 +7,8 @@
 
 #include "http_client.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,11 +20,16 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <deque>
 #include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -39,29 +46,60 @@ using tcp = asio::ip::tcp;
 using TcpStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
+struct Call;
+
 class ClientIo::Impl {
  public:
   explicit Impl(const HttpPoolOptions& opts)
       : options(opts),
         tls(NewClientTlsContext(opts.client_tls)),
         work_(asio::make_work_guard(io)),
-        thread_([this] { io.run(); }) {}
+        thread_([this] {
+          io.run();
+          ran_out_.set_value();
+        }) {}
 
   ~Impl() { Stop(); }
 
-  void Stop() {
+  // Runs `spawn` (which co_spawns an exchange) unless the client stopped;
+  // false if it did. Serialised with Stop, so that no exchange starts after
+  // Stop's sweep: each one is either refused here or is swept.
+  template <typename Fn>
+  bool Spawn(Fn&& spawn) {
     std::lock_guard lock(stop_mu_);
-    if (stopped.exchange(true)) return;
-    work_.reset();
-    io.stop();
+    if (stopped) return false;
+    spawn();
+    return true;
+  }
+
+  // Ends every exchange in flight with Unavailable (their callers get their
+  // callbacks), then lets the I/O thread run out of work and joins it.
+  // Nothing is left behind in the io_context: a coroutine frame left there
+  // would hold its client, which holds this, which holds the io_context.
+  void Stop() {
+    {
+      std::lock_guard lock(stop_mu_);
+      if (stopped.exchange(true)) return;
+      asio::post(io, [this] { AbortAll(); });
+      work_.reset();
+    }
     // The last reference can be dropped by a coroutine on the I/O thread
     // itself; it cannot join itself.
     if (thread_.get_id() == std::this_thread::get_id()) {
       thread_.detach();
-    } else if (thread_.joinable()) {
-      thread_.join();
+      return;
     }
+    // Every operation is cancelled by the sweep; the bound only guards
+    // against a handler that blocks.
+    if (ran_out_.get_future().wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      io.stop();
+    }
+    if (thread_.joinable()) thread_.join();
   }
+
+  // I/O thread only: the exchanges in flight, so that Stop can end them.
+  void Enter(Call* call);
+  void Leave(Call* call) { active_.erase(call); }
 
   const HttpPoolOptions options;
   // Shared by every https:// connection; an error when client_tls is bad
@@ -71,10 +109,53 @@ class ClientIo::Impl {
   std::atomic<bool> stopped{false};
 
  private:
+  void AbortAll();
+
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::mutex stop_mu_;
+  std::promise<void> ran_out_;
   std::thread thread_;
+  std::unordered_set<Call*> active_;  // I/O thread only
+  bool aborting_ = false;             // I/O thread only
 };
+
+// One request in flight: shared by the caller and the coroutine. Every
+// field is touched on the I/O thread only.
+struct Call {
+  // What the exchange is waiting on, so that a cancellation or Stop can
+  // interrupt it: the TCP layer of the connection in use (TLS or not), a
+  // DNS resolution, or a wait for a free connection to the peer.
+  TcpStream* current = nullptr;
+  tcp::resolver* resolver = nullptr;
+  asio::steady_timer* waiting = nullptr;
+  bool cancelled = false;  // by the caller's context
+  bool aborted = false;    // by ClientIo::Stop
+  // The caller's cancellation hook; dropped on the I/O thread when the
+  // exchange ends.
+  Context::Registration cancel_hook;
+
+  void Interrupt() {
+    if (current != nullptr) current->socket().cancel();
+    if (resolver != nullptr) resolver->cancel();
+    if (waiting != nullptr) waiting->cancel();
+  }
+};
+
+void ClientIo::Impl::Enter(Call* call) {
+  if (aborting_) {
+    call->aborted = true;
+    return;
+  }
+  active_.insert(call);
+}
+
+void ClientIo::Impl::AbortAll() {
+  aborting_ = true;
+  for (Call* call : active_) {
+    call->aborted = true;
+    call->Interrupt();
+  }
+}
 
 namespace {
 
@@ -84,15 +165,18 @@ struct Outcome {
   std::string body;
 };
 
-// One request in flight: shared by the caller and the coroutine.
-// `current` (the TCP layer of the connection in use, TLS or not) and
-// `cancelled` are touched on the I/O thread only.
-struct Call {
-  TcpStream* current = nullptr;
-  bool cancelled = false;
-  // The caller's cancellation hook; dropped on the I/O thread when the
-  // exchange ends.
-  Context::Registration cancel_hook;
+// Registers an exchange with its ClientIo for its lifetime (a coroutine
+// local: it goes however the coroutine ends).
+class ActiveCall {
+ public:
+  ActiveCall(ClientIo::Impl& io, Call* call) : io_(io), call_(call) { io_.Enter(call_); }
+  ~ActiveCall() { io_.Leave(call_); }
+  ActiveCall(const ActiveCall&) = delete;
+  ActiveCall& operator=(const ActiveCall&) = delete;
+
+ private:
+  ClientIo::Impl& io_;
+  Call* call_;
 };
 
 std::string Trim(std::string s) {
@@ -132,7 +216,24 @@ class HttpPeerClient final : public PeerClient,
     if (host_.size() > 2 && host_.front() == '[' && host_.back() == ']') {
       host_ = host_.substr(1, host_.size() - 2);
     }
+    // An IP literal (the usual peer URL) needs no resolver, which would
+    // cost a hop to the resolver's thread per new connection.
+    beast::error_code ec;
+    asio::ip::address address = asio::ip::make_address(host_, ec);
+    char* end = nullptr;
+    const unsigned long port = std::strtoul(port_.c_str(), &end, 10);
+    if (!ec && end != port_.c_str() && *end == '\0' && port <= 65535) {
+      endpoint_ = tcp::endpoint(address, static_cast<unsigned short>(port));
+    }
   }
+
+  ~HttpPeerClient() override {
+    // Idle connections release their slots into a client still whole.
+    idle_plain_.clear();
+    idle_tls_.clear();
+  }
+  HttpPeerClient(const HttpPeerClient&) = delete;
+  HttpPeerClient& operator=(const HttpPeerClient&) = delete;
 
   Result<ByteView> Get(const Context& ctx, std::string_view group, std::string_view key) override {
     return GetResult(Roundtrip(ctx, http::verb::get, Target(group, key), {}));
@@ -181,6 +282,7 @@ class HttpPeerClient final : public PeerClient,
   Status ErrorFor(const Outcome& out) const {
     std::string body = Trim(out.body);
     if (out.http_status == 404) return NotFoundError(body);
+    if (out.http_status == 400) return InvalidArgumentError("peer " + url_ + ": " + body);
     if (out.http_status == 503) return LoadFailedError("peer " + url_ + ": " + body);
     return UnavailableError("peer " + url_ + " answered " + std::to_string(out.http_status) + ": " +
                             body);
@@ -233,10 +335,6 @@ class HttpPeerClient final : public PeerClient,
       done({config_error_, 0, {}});
       return deadline;
     }
-    if (io_->stopped) {
-      done({UnavailableError("client stopped"), 0, {}});
-      return deadline;
-    }
     if (Status s = ctx.Err(); !s.ok()) {
       done({s, 0, {}});
       return deadline;
@@ -247,38 +345,51 @@ class HttpPeerClient final : public PeerClient,
       asio::post(io->io, [weak] {
         if (auto c = weak.lock()) {
           c->cancelled = true;
-          if (c->current != nullptr) c->current->socket().cancel();
+          c->Interrupt();
         }
       });
     });
-    auto finish = [call, done = std::move(done)](const std::exception_ptr& e, Outcome out) {
+    auto finish = [call](const std::exception_ptr& e, Outcome out,
+                         const std::function<void(Outcome)>& then) {
       if (e) out.status = InternalError("client request threw");
       call->cancel_hook = {};
-      done(std::move(out));
+      then(std::move(out));
     };
     std::shared_ptr<HttpPeerClient> self = shared_from_this();
-    if (tls_) {
-      asio::co_spawn(io_->io,
-                     Exchange<TlsStream>(std::move(self), call, verb, std::move(target),
-                                         std::move(body), deadline, ctx_deadline),
-                     std::move(finish));
-    } else {
-      asio::co_spawn(io_->io,
-                     Exchange<TcpStream>(std::move(self), call, verb, std::move(target),
-                                         std::move(body), deadline, ctx_deadline),
-                     std::move(finish));
-    }
+    // `done` stays with the caller until the spawn is sure to happen.
+    bool spawned = io_->Spawn([&] {
+      auto completion = [finish, done = std::move(done)](const std::exception_ptr& e, Outcome out) {
+        finish(e, std::move(out), done);
+      };
+      if (tls_) {
+        asio::co_spawn(io_->io,
+                       Exchange<TlsStream>(std::move(self), call, verb, std::move(target),
+                                           std::move(body), deadline, ctx_deadline),
+                       std::move(completion));
+      } else {
+        asio::co_spawn(io_->io,
+                       Exchange<TcpStream>(std::move(self), call, verb, std::move(target),
+                                           std::move(body), deadline, ctx_deadline),
+                       std::move(completion));
+      }
+    });
+    if (!spawned) done({UnavailableError("client stopped"), 0, {}});
     return deadline;
   }
 
   // `detail`, if any, is appended to the error's own message.
   Status MapError(const beast::error_code& ec, const Call& call, bool ctx_deadline,
-                  std::string_view step, const std::string& detail = {}) const {
-    if (ec == beast::error::timeout) {
+                  Clock::time_point deadline, std::string_view step,
+                  const std::string& detail = {}) const {
+    if (call.aborted) return UnavailableError(std::string(step) + " " + url_ + ": client stopped");
+    if (call.cancelled) return CancelledError(std::string(step) + " " + url_ + ": cancelled");
+    // A resolution or a wait for a connection is ended by cancelling it at
+    // the deadline: operation_aborted then means a timeout.
+    if (ec == beast::error::timeout ||
+        (ec == asio::error::operation_aborted && Clock::now() >= deadline)) {
       if (ctx_deadline) return DeadlineExceededError(std::string(step) + " " + url_ + ": deadline");
       return UnavailableError(std::string(step) + " " + url_ + ": timed out");
     }
-    if (call.cancelled) return CancelledError(std::string(step) + " " + url_ + ": cancelled");
     return UnavailableError(std::string(step) + " " + url_ + ": " + ec.message() +
                             (detail.empty() ? "" : ": " + detail));
   }
@@ -315,59 +426,93 @@ class HttpPeerClient final : public PeerClient,
     return {};
   }
 
+  // A connection to the peer with its place under max_connections_per_peer:
+  // the place is given back (and a request waiting for one woken) when the
+  // connection is destroyed, not when it goes back to the idle pool.
+  template <class Stream>
+  class Conn {
+   public:
+    Conn() = default;
+    // A place under the cap, without a connection yet (Attach gives one).
+    explicit Conn(HttpPeerClient* owner) : owner_(owner) { ++owner_->open_; }
+    Conn(Conn&& other) noexcept
+        : stream_(std::move(other.stream_)),
+          owner_(std::exchange(other.owner_, nullptr)),
+          idle_since_(other.idle_since_) {}
+    Conn& operator=(Conn&& other) noexcept {
+      if (this != &other) {
+        Release();
+        stream_ = std::move(other.stream_);
+        owner_ = std::exchange(other.owner_, nullptr);
+        idle_since_ = other.idle_since_;
+      }
+      return *this;
+    }
+    Conn(const Conn&) = delete;
+    Conn& operator=(const Conn&) = delete;
+    ~Conn() { Release(); }
+
+    explicit operator bool() const { return stream_ != nullptr; }
+    void Attach(std::unique_ptr<Stream> stream) { stream_ = std::move(stream); }
+    Stream& operator*() const { return *stream_; }
+    TcpStream& tcp() const { return beast::get_lowest_layer(*stream_); }
+    Clock::time_point idle_since() const { return idle_since_; }
+    void set_idle_since(Clock::time_point t) { idle_since_ = t; }
+
+   private:
+    void Release() {
+      if (owner_ == nullptr) return;
+      stream_.reset();
+      --owner_->open_;
+      owner_->WakeOne();
+      owner_ = nullptr;
+    }
+    std::unique_ptr<Stream> stream_;
+    HttpPeerClient* owner_ = nullptr;
+    Clock::time_point idle_since_;
+  };
+
+  // True if an idle connection can carry a request: the peer has neither
+  // closed it (EOF, reset) nor sent anything (a close_notify, a stray
+  // byte) while it sat in the pool. One non-blocking peek; what this
+  // misses (a close racing the write) the retry on a new connection covers.
+  static bool StillOpen(TcpStream& tcp) {
+    char byte = 0;
+    ssize_t n = ::recv(tcp.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+
   // Stream: TcpStream or TlsStream. The deadline is the TCP layer's
-  // expiry, which also bounds the TLS handshake's reads and writes.
+  // expiry, which also bounds the TLS handshake's reads and writes; DNS
+  // and waiting for a free connection are bounded by it too.
   template <class Stream>
   static asio::awaitable<Outcome> Exchange(std::shared_ptr<HttpPeerClient> self,
                                            std::shared_ptr<Call> call, http::verb verb,
                                            std::string target, std::string body,
                                            Clock::time_point deadline, bool ctx_deadline) {
-    constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
     const HttpPoolOptions& options = self->io_->options;
+    ActiveCall active(*self->io_, call.get());
     for (int attempt = 0;; ++attempt) {
       beast::error_code ec;
-      std::unique_ptr<Stream> stream = self->TakeIdle<Stream>();
-      const bool reused = stream != nullptr;
+      // The first attempt may reuse an idle connection; a retry never does
+      // (the next idle one may be as dead as the first).
+      Conn<Stream> conn;
+      bool reused = false;
+      if (Status s = co_await self->Acquire(*call, deadline, ctx_deadline,
+                                            /*may_reuse=*/attempt == 0, &conn, &reused);
+          !s.ok()) {
+        co_return Outcome{s, 0, {}};
+      }
       if (!reused) {
-        if constexpr (kTls) {
-          stream = std::make_unique<Stream>(self->io_->io, **self->io_->tls);
-        } else {
-          stream = std::make_unique<Stream>(self->io_->io);
-        }
-        TcpStream& tcp_layer = beast::get_lowest_layer(*stream);
-        call->current = &tcp_layer;
-        if (call->cancelled) co_return Outcome{CancelledError("cancelled"), 0, {}};
-        tcp_layer.expires_at(deadline);
-        tcp::resolver resolver(self->io_->io);
-        auto endpoints = co_await resolver.async_resolve(
-            self->host_, self->port_, asio::redirect_error(asio::use_awaitable, ec));
-        if (!ec) {
-          co_await tcp_layer.async_connect(endpoints,
-                                           asio::redirect_error(asio::use_awaitable, ec));
-        }
-        if (ec) {
-          call->current = nullptr;
-          co_return Outcome{self->MapError(ec, *call, ctx_deadline, "connect"), 0, {}};
-        }
-        if constexpr (kTls) {
-          if (Status s = self->PrepareTls(*stream); !s.ok()) {
-            call->current = nullptr;
-            co_return Outcome{s, 0, {}};
-          }
-          co_await stream->async_handshake(asio::ssl::stream_base::client,
-                                           asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) {
-            call->current = nullptr;
-            co_return Outcome{self->MapError(ec, *call, ctx_deadline, "TLS handshake with",
-                                             VerifyFailure(stream->native_handle())),
-                              0,
-                              {}};
-          }
+        if (Status s = co_await self->Connect(*call, deadline, ctx_deadline, &conn); !s.ok()) {
+          co_return Outcome{s, 0, {}};
         }
       }
-      call->current = &beast::get_lowest_layer(*stream);
-      if (call->cancelled) co_return Outcome{CancelledError("cancelled"), 0, {}};
-      beast::get_lowest_layer(*stream).expires_at(deadline);
+      call->current = &conn.tcp();
+      if (call->cancelled || call->aborted) {
+        co_return Outcome{self->MapError({}, *call, ctx_deadline, deadline, "request to"), 0, {}};
+      }
+      conn.tcp().expires_at(deadline);
 
       http::request<http::string_body> request{verb, target, 11};
       request.set(http::field::host, self->host_header_);
@@ -378,64 +523,189 @@ class HttpPeerClient final : public PeerClient,
         request.body() = body;
       }
       request.prepare_payload();
-      co_await http::async_write(*stream, request, asio::redirect_error(asio::use_awaitable, ec));
+      co_await http::async_write(*conn, request, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         call->current = nullptr;
         // A kept-alive connection the peer closed while it sat idle: the
-        // request never reached it, so one retry on a fresh one is safe.
-        if (reused && attempt == 0 && !call->cancelled && Stale(ec)) continue;
-        co_return Outcome{self->MapError(ec, *call, ctx_deadline, "write"), 0, {}};
+        // request never reached it, so one retry on a new one is safe.
+        if (reused && !call->cancelled && !call->aborted && Stale(ec)) continue;
+        co_return Outcome{self->MapError(ec, *call, ctx_deadline, deadline, "write"), 0, {}};
       }
 
       beast::flat_buffer buffer;
       http::response_parser<http::string_body> parser;
       parser.body_limit(options.max_body_bytes);
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-      co_await http::async_read(*stream, buffer, parser,
+      co_await http::async_read(*conn, buffer, parser,
                                 asio::redirect_error(asio::use_awaitable, ec));
       call->current = nullptr;
       if (ec) {
         // Retry only if not a byte of the answer came back (never after a
-        // partial response) and the failure is a closed connection.
-        if (reused && attempt == 0 && !parser.got_some() && !call->cancelled && Stale(ec)) {
+        // partial response) and the failure is a closed connection. Every
+        // request of the protocol is idempotent (GET, PUT of one value,
+        // DELETE), so a request the peer did see is safe to repeat too.
+        if (reused && !parser.got_some() && !call->cancelled && !call->aborted && Stale(ec)) {
           continue;
         }
-        co_return Outcome{self->MapError(ec, *call, ctx_deadline, "read"), 0, {}};
+        co_return Outcome{self->MapError(ec, *call, ctx_deadline, deadline, "read"), 0, {}};
       }
       http::response<http::string_body> response = parser.release();
       Outcome out{{}, response.result_int(), std::move(response.body())};
-      if (response.keep_alive()) {
-        beast::get_lowest_layer(*stream).expires_never();
-        self->PutIdle(std::move(stream));
+      if (response.keep_alive() && !call->aborted) {
+        conn.tcp().expires_never();
+        self->PutIdle(std::move(conn));
       }
       co_return out;
     }
   }
 
-  // Idle connections: touched on the I/O thread only. A client has one
-  // scheme, so only one of the two pools is ever used.
+  // A connection for the next attempt into *conn: an idle one if
+  // `may_reuse` and one is usable (*reused set), else an empty Conn holding
+  // a place under the per-peer cap, for which the caller connects. Waits,
+  // up to the deadline, while the peer has max_connections_per_peer open.
   template <class Stream>
-  std::vector<std::unique_ptr<Stream>>& Idle() {
+  asio::awaitable<Status> Acquire(Call& call, Clock::time_point deadline, bool ctx_deadline,
+                                  bool may_reuse, Conn<Stream>* conn, bool* reused) {
+    const int cap = std::max(1, io_->options.max_connections_per_peer);
+    for (;;) {
+      if (may_reuse) {
+        if (Conn<Stream> idle = TakeIdle<Stream>()) {
+          *reused = true;
+          *conn = std::move(idle);
+          co_return Status();
+        }
+      } else if (open_ >= cap && !Idle<Stream>().empty()) {
+        // A retry must open a new connection: an idle one makes room.
+        Idle<Stream>().erase(Idle<Stream>().begin());
+      }
+      if (open_ < cap) {
+        *conn = Conn<Stream>(this);
+        co_return Status();
+      }
+      // Wait for a connection to come back or to close.
+      asio::steady_timer timer(io_->io, deadline);
+      waiters_.push_back(&timer);
+      call.waiting = &timer;
+      beast::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      call.waiting = nullptr;
+      std::erase(waiters_, &timer);
+      if (call.cancelled || call.aborted || Clock::now() >= deadline) {
+        if (!ec) ec = asio::error::operation_aborted;  // the timer expired
+        co_return MapError(ec, call, ctx_deadline, deadline,
+                           "no free connection (max_connections_per_peer) to");
+      }
+    }
+  }
+
+  // Opens *conn (holding its place, without a stream yet): resolves
+  // (unless the host is an IP literal), connects, and for TLS handshakes.
+  template <class Stream>
+  asio::awaitable<Status> Connect(Call& call, Clock::time_point deadline, bool ctx_deadline,
+                                  Conn<Stream>* conn) {
+    constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+    std::unique_ptr<Stream> stream;
+    if constexpr (kTls) {
+      stream = std::make_unique<Stream>(io_->io, **io_->tls);
+    } else {
+      stream = std::make_unique<Stream>(io_->io);
+    }
+    conn->Attach(std::move(stream));
+    TcpStream& tcp_layer = conn->tcp();
+    call.current = &tcp_layer;
+    if (call.cancelled || call.aborted)
+      co_return MapError({}, call, ctx_deadline, deadline, "connect");
+    tcp_layer.expires_at(deadline);
+    beast::error_code ec;
+    if (endpoint_) {
+      co_await tcp_layer.async_connect(*endpoint_, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      // The resolver has no deadline of its own: a timer cancels it.
+      auto resolver = std::make_shared<tcp::resolver>(io_->io);
+      asio::steady_timer bound(io_->io, deadline);
+      bound.async_wait([weak = std::weak_ptr<tcp::resolver>(resolver)](const beast::error_code& e) {
+        if (e) return;
+        if (auto r = weak.lock()) r->cancel();
+      });
+      call.resolver = resolver.get();
+      auto endpoints = co_await resolver->async_resolve(
+          host_, port_, asio::redirect_error(asio::use_awaitable, ec));
+      call.resolver = nullptr;
+      bound.cancel();
+      if (!ec) {
+        co_await tcp_layer.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+      }
+    }
+    if (ec) {
+      call.current = nullptr;
+      co_return MapError(ec, call, ctx_deadline, deadline, "connect");
+    }
+    if constexpr (kTls) {
+      if (Status s = PrepareTls(**conn); !s.ok()) {
+        call.current = nullptr;
+        co_return s;
+      }
+      co_await (**conn).async_handshake(asio::ssl::stream_base::client,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        call.current = nullptr;
+        co_return MapError(ec, call, ctx_deadline, deadline, "TLS handshake with",
+                           VerifyFailure((**conn).native_handle()));
+      }
+    }
+    co_return Status();
+  }
+
+  // Idle connections, most recently used last: touched on the I/O thread
+  // only. A client has one scheme, so only one of the two pools is used.
+  template <class Stream>
+  std::vector<Conn<Stream>>& Idle() {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
       return idle_tls_;
     } else {
       return idle_plain_;
     }
   }
+
+  // The most recently used idle connection that is young enough and still
+  // open, or an empty Conn. Those found too old or closed are dropped.
   template <class Stream>
-  std::unique_ptr<Stream> TakeIdle() {
+  Conn<Stream> TakeIdle() {
     auto& idle = Idle<Stream>();
-    if (idle.empty()) return nullptr;
-    auto s = std::move(idle.back());
-    idle.pop_back();
-    return s;
-  }
-  template <class Stream>
-  void PutIdle(std::unique_ptr<Stream> s) {
-    auto& idle = Idle<Stream>();
-    if (static_cast<int>(idle.size()) < io_->options.client_pool_size) {
-      idle.push_back(std::move(s));
+    const Clock::time_point oldest = Clock::now() - io_->options.client_idle_timeout;
+    while (!idle.empty()) {
+      Conn<Stream> conn = std::move(idle.back());
+      idle.pop_back();
+      if (conn.idle_since() < oldest) {
+        idle.clear();  // the rest went idle earlier still
+        return {};
+      }
+      if (StillOpen(conn.tcp())) return conn;
     }
+    return {};
+  }
+
+  template <class Stream>
+  void PutIdle(Conn<Stream> conn) {
+    auto& idle = Idle<Stream>();
+    const Clock::time_point now = Clock::now();
+    // Trim connections that aged out at the cold end.
+    const Clock::time_point oldest = now - io_->options.client_idle_timeout;
+    size_t aged = 0;
+    while (aged < idle.size() && idle[aged].idle_since() < oldest) ++aged;
+    if (aged > 0) idle.erase(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(aged));
+    if (static_cast<int>(idle.size()) >= io_->options.client_pool_size) return;  // conn closes
+    conn.set_idle_since(now);
+    idle.push_back(std::move(conn));
+    WakeOne();
+  }
+
+  // A request waiting for a connection to this peer gets to look again.
+  void WakeOne() {
+    if (waiters_.empty()) return;
+    asio::steady_timer* timer = waiters_.front();
+    waiters_.pop_front();
+    timer->cancel();
   }
 
   const std::shared_ptr<ClientIo::Impl> io_;
@@ -444,9 +714,13 @@ class HttpPeerClient final : public PeerClient,
   std::string port_;
   std::string host_header_;
   bool tls_ = false;
-  Status config_error_;  // a bad URL or client_tls: every call fails with it
-  std::vector<std::unique_ptr<TcpStream>> idle_plain_;
-  std::vector<std::unique_ptr<TlsStream>> idle_tls_;
+  Status config_error_;                    // a bad URL or client_tls: every call fails with it
+  std::optional<tcp::endpoint> endpoint_;  // set when host_ is an IP literal
+  // The pool, on the I/O thread only.
+  std::vector<Conn<TcpStream>> idle_plain_;
+  std::vector<Conn<TlsStream>> idle_tls_;
+  int open_ = 0;                             // connections open, idle or in use
+  std::deque<asio::steady_timer*> waiters_;  // requests waiting for one
 };
 
 }  // namespace
@@ -461,6 +735,12 @@ Status ClientIo::tls_status() const { return impl_->tls.status(); }
 
 std::shared_ptr<PeerClient> ClientIo::NewClient(const std::string& url) {
   return std::make_shared<HttpPeerClient>(impl_, url);
+}
+
+std::function<std::shared_ptr<PeerClient>(const std::string&)> ClientIo::Factory() const {
+  return [impl = impl_](const std::string& url) -> std::shared_ptr<PeerClient> {
+    return std::make_shared<HttpPeerClient>(impl, url);
+  };
 }
 
 }  // namespace groupcache::internal

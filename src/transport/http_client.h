@@ -4,6 +4,7 @@
 #ifndef GROUPCACHE_SRC_TRANSPORT_HTTP_CLIENT_H_
 #define GROUPCACHE_SRC_TRANSPORT_HTTP_CLIENT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,12 +28,16 @@ class ClientIo {
   // Clients stay usable after the ClientIo is gone (they then fail with
   // Unavailable).
   std::shared_ptr<PeerClient> NewClient(const std::string& url);
+  // NewClient as a function that holds the I/O side, not this object (a
+  // picker that outlives its pool keeps it).
+  std::function<std::shared_ptr<PeerClient>(const std::string&)> Factory() const;
 
   // OK, or the InvalidArgument that options.client_tls gave (https://
   // clients fail with it).
   Status tls_status() const;
 
-  // Stops the thread; requests in flight fail with Unavailable.
+  // Fails every request in flight with Unavailable (their callbacks run),
+  // refuses new ones, and joins the thread. Idempotent.
   void Stop();
 
   class Impl;

@@ -13,11 +13,11 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -31,7 +31,9 @@
 #include "groupcache/ring_peer_picker.h"
 #include "http_client.h"
 #include "peer_handler.h"
+#include "server_limits.h"
 #include "tls_context.h"
+#include "worker_pool.h"
 
 namespace groupcache {
 
@@ -66,6 +68,21 @@ class Watchdog {
   }
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
+
+  // Closes the connection from any thread (its idle slot is wanted), on
+  // the connection's own executor, if it is still there by then.
+  std::function<void()> Closer() const {
+    return [weak = std::weak_ptr<State>(state_)] {
+      std::shared_ptr<State> state = weak.lock();
+      if (state == nullptr) return;
+      asio::post(state->timer.get_executor(), [state] {
+        if (state->socket == nullptr) return;
+        state->expired = true;
+        beast::error_code ignored;
+        state->socket->close(ignored);
+      });
+    };
+  }
 
   void ExpireAfter(Clock::duration timeout) { state_->deadline = Clock::now() + timeout; }
   void Disarm() { state_->deadline = Clock::time_point::max(); }
@@ -143,11 +160,10 @@ class HttpPool::Impl {
         self_(std::move(self)),
         handler_(registry, options_, logger_.get()),
         clients_(options_),
-        picker_(self_, options_.ring,
-                [this](const std::string& url) { return clients_.NewClient(url); }),
+        picker_(std::make_shared<RingPeerPicker>(self_, options_.ring, clients_.Factory())),
+        body_budget_(options_.max_body_bytes_in_flight),
         server_tls_(std::move(server_tls)),
         io_(std::max(1, options_.io_threads)),
-        workers_(static_cast<size_t>(options_.worker_threads)),
         acceptor_(io_) {}
 
   ~Impl() { Shutdown(std::chrono::milliseconds(0)); }
@@ -185,6 +201,16 @@ class HttpPool::Impl {
     return {};
   }
 
+  // The order matters: every request in flight must end with an answer or
+  // an error, and every load it waits on must be released.
+  //  1. Stop accepting; let requests in flight finish within `timeout`.
+  //  2. Close the workers: loads still queued are dropped, which completes
+  //     them with Unavailable (their waiters are answered); running ones
+  //     are waited for. Later loads are refused (the group's runner holds
+  //     the workers, not this object).
+  //  3. Stop the clients: peer fetches in flight end with Unavailable.
+  //  4. Give the requests just answered a moment to be written, then stop
+  //     the I/O threads. Idle keep-alive connections go with them.
   void Shutdown(std::chrono::milliseconds timeout) {
     std::lock_guard lock(shutdown_mu_);
     if (shut_down_) return;
@@ -192,21 +218,17 @@ class HttpPool::Impl {
     asio::post(io_, [this] {
       beast::error_code ec;
       acceptor_.close(ec);
+      accept_pause_.cancel();
     });
-    // Let requests in flight finish; idle keep-alive connections are simply
-    // dropped with the io_context.
-    auto end = Clock::now() + timeout;
-    while (in_flight_.load() > 0 && Clock::now() < end) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    WaitForRequests(timeout);
+    workers_->Close();
+    clients_.Stop();
+    WaitForRequests(std::min(timeout, std::chrono::milliseconds(500)));
     io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
-    // Loads still running finish into the void from here on.
+    // Loads that still finish (an application thread's) post nothing now.
     gate_->Close();
-    workers_.stop();
-    workers_.join();
-    clients_.Stop();
   }
 
   void AddHandler(const std::string& method, const std::string& path, Handler handler) {
@@ -219,7 +241,9 @@ class HttpPool::Impl {
   const std::string self_;
   PeerHandler handler_;
   internal::ClientIo clients_;
-  RingPeerPicker picker_;
+  // Shared with the registries it is given to: it outlives the pool, and
+  // its clients then fail with Unavailable.
+  const std::shared_ptr<RingPeerPicker> picker_;
   int port_ = 0;
 
  private:
@@ -227,7 +251,39 @@ class HttpPool::Impl {
     return UnavailableError("cannot listen on " + listen + ": " + ec.message());
   }
 
+  void WaitForRequests(std::chrono::milliseconds timeout) {
+    auto end = Clock::now() + timeout;
+    while (in_flight_.load() > 0 && Clock::now() < end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  // Logs `message` at most once per 10 s per limiter, with the count of
+  // lines held back: a condition that repeats thousands of times a second
+  // (EMFILE, a full connection table) must not fill the disk.
+  void LogLimited(internal::LogLimiter& limiter, LogLevel level, std::string_view message,
+                  std::initializer_list<LogField> fields) {
+    int64_t suppressed = 0;
+    if (!logger_->Enabled(level) || !limiter.Allow(Clock::now(), &suppressed)) return;
+    if (suppressed == 0) {
+      logger_->Log(level, message, fields);
+      return;
+    }
+    std::string counted(message);
+    counted += " (" + std::to_string(suppressed) + " more since the last such line)";
+    logger_->Log(level, counted, fields);
+  }
+
+  static bool OutOfResources(const beast::error_code& ec) {
+    // EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connection stays in the
+    // backlog and the listening socket readable; only a pause helps.
+    return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+           ec == asio::error::no_memory ||
+           (ec.category() == boost::system::system_category() && ec.value() == ENFILE);
+  }
+
   asio::awaitable<void> Accept() {
+    internal::AcceptBackoff backoff;
     for (;;) {
       beast::error_code ec;
       // With several I/O threads each connection runs on a strand, so that
@@ -239,33 +295,48 @@ class HttpPool::Impl {
           co_await acceptor_.async_accept(executor, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-        logger_->Warn("accept failed", {{"error", ec.message()}});
+        if (ec == asio::error::connection_aborted) continue;  // the client left first
+        std::chrono::milliseconds pause = backoff.Fail();
+        // Out of descriptors with idle keep-alive connections open: the
+        // longest-idle one gives its descriptor to whoever is waiting.
+        const bool made_room = OutOfResources(ec) && connections_.CloseLongestIdle();
+        LogLimited(accept_log_, LogLevel::kWarn,
+                   OutOfResources(ec) ? "accept failed: out of descriptors or memory; pausing"
+                                      : "accept failed; pausing",
+                   {{"error", ec.message()},
+                    {"pause_ms", std::to_string(pause.count())},
+                    {"closed_an_idle_connection", made_room ? "true" : "false"}});
+        accept_pause_.expires_after(pause);
+        co_await accept_pause_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
-      if (connections_.load() >= options_.max_connections) {
-        logger_->Warn("connection limit reached; closing a new connection",
-                      {{"limit", std::to_string(options_.max_connections)}});
+      backoff.Succeed();
+      if (connections_.size() >= static_cast<size_t>(std::max(1, options_.max_connections)) &&
+          !connections_.CloseLongestIdle()) {
+        LogLimited(limit_log_, LogLevel::kWarn,
+                   "connection limit reached and no connection idle; closing a new connection",
+                   {{"limit", std::to_string(options_.max_connections)}});
         socket.close(ec);
         continue;
       }
-      ++connections_;
       asio::co_spawn(executor, Connection(std::move(socket)), [this](const std::exception_ptr& e) {
-        --connections_;
         if (e) logger_->Error("connection ended with an exception");
       });
     }
   }
 
   // One coroutine per connection. With TLS, the handshake comes first
-  // (bounded by the request timeout); a client that fails it (plain HTTP,
+  // (bounded by the header timeout); a client that fails it (plain HTTP,
   // no or a bad certificate) only loses its own connection. Both kinds of
   // stream then run the same request loop, which takes the stream by
   // reference (see RunOnWorker on why not by value).
   asio::awaitable<void> Connection(tcp::socket socket) {
-    const Clock::duration period = std::min(options_.idle_timeout, options_.request_timeout);
+    const Clock::duration period =
+        std::min({options_.idle_timeout, options_.header_timeout, options_.request_timeout});
     if (!server_tls_) {
       Watchdog watchdog(socket, period);
-      co_await Session(socket, watchdog);
+      auto entry = connections_.Add(watchdog.Closer());
+      co_await Session(socket, watchdog, *entry);
       beast::error_code ignored;
       socket.shutdown(tcp::socket::shutdown_send, ignored);
       co_return;
@@ -274,7 +345,8 @@ class HttpPool::Impl {
     tcp::endpoint remote = socket.remote_endpoint(ec);
     beast::ssl_stream<tcp::socket> stream(std::move(socket), *server_tls_);
     Watchdog watchdog(beast::get_lowest_layer(stream), period);
-    watchdog.ExpireAfter(options_.request_timeout);
+    auto entry = connections_.Add(watchdog.Closer());
+    watchdog.ExpireAfter(options_.header_timeout);
     co_await stream.async_handshake(asio::ssl::stream_base::server,
                                     asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
@@ -290,11 +362,12 @@ class HttpPool::Impl {
         if (std::string why = internal::VerifyFailure(stream.native_handle()); !why.empty()) {
           error += ": " + why;
         }
-        logger_->Log(level, "TLS handshake failed", {{"client", client}, {"error", error}});
+        LogLimited(handshake_log_, level, "TLS handshake failed",
+                   {{"client", client}, {"error", error}});
       }
       co_return;
     }
-    if (co_await Session(stream, watchdog)) {
+    if (co_await Session(stream, watchdog, *entry)) {
       // The exchange ended in good order: say so with a close_notify. The
       // client answers it or drops the connection, either of which ends
       // the wait; a client that does neither is cut off at the timeout.
@@ -305,25 +378,73 @@ class HttpPool::Impl {
     beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  // The request loop: read, handle, write, with a timeout on every read and
-  // write. Stream: a TCP socket, or a TLS stream over one after its
-  // handshake. True if it ended in good order (the client closed, or the
-  // last response said Connection: close); false on a timeout or an error.
+  // A request body's share of max_body_bytes_in_flight, given back when
+  // the request is answered.
+  class BodyReservation {
+   public:
+    BodyReservation() = default;
+    BodyReservation(internal::BodyBudget* budget, size_t bytes) : budget_(budget), bytes_(bytes) {}
+    BodyReservation(BodyReservation&& other) noexcept
+        : budget_(std::exchange(other.budget_, nullptr)), bytes_(other.bytes_) {}
+    BodyReservation& operator=(BodyReservation&& other) noexcept {
+      if (this != &other) {
+        Reset();
+        budget_ = std::exchange(other.budget_, nullptr);
+        bytes_ = other.bytes_;
+      }
+      return *this;
+    }
+    BodyReservation(const BodyReservation&) = delete;
+    BodyReservation& operator=(const BodyReservation&) = delete;
+    ~BodyReservation() { Reset(); }
+    void Reset() {
+      if (budget_ != nullptr) budget_->Release(bytes_);
+      budget_ = nullptr;
+    }
+
+   private:
+    internal::BodyBudget* budget_ = nullptr;
+    size_t bytes_ = 0;
+  };
+
+  // The request loop: wait for a request, read it, handle, write. Between
+  // requests a connection is idle (idle_timeout, and a candidate to make
+  // room at max_connections); from a request's first byte its header must
+  // come within header_timeout, and its body and its response each within
+  // request_timeout. Stream: a TCP socket, or a TLS stream over one after
+  // its handshake. True if it ended in good order (the client closed, or
+  // the last response said Connection: close); false on a timeout or an
+  // error.
   template <class Stream>
-  asio::awaitable<bool> Session(Stream& stream, Watchdog& watchdog) {
+  asio::awaitable<bool> Session(Stream& stream, Watchdog& watchdog,
+                                internal::ConnectionTable::Entry& entry) {
     beast::flat_buffer buffer;
     std::string head;  // reused: a response head allocates nothing
     for (;;) {
       beast::error_code ec;
+      if (buffer.size() == 0) {
+        // Idle until the first byte: a read of whatever comes (usually the
+        // whole request, so the header read below needs no read of its own).
+        entry.SetIdle(Clock::now());
+        watchdog.ExpireAfter(options_.idle_timeout);
+        size_t n = co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+        buffer.commit(n);
+        watchdog.Disarm();
+        entry.SetBusy();
+        // A TLS client that closes without a close_notify (most do, between
+        // requests) shows as a truncated stream rather than end_of_stream.
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) co_return true;
+        if (ec) co_return false;  // timed out, closed to make room, or reset
+      }
+      entry.SetBusy();
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       parser.body_limit(options_.max_body_bytes);
-      watchdog.ExpireAfter(options_.idle_timeout);
+      watchdog.ExpireAfter(options_.header_timeout);
       co_await http::async_read_header(stream, buffer, parser,
                                        asio::redirect_error(asio::use_awaitable, ec));
       watchdog.Disarm();
-      // A TLS client that closes without a close_notify (most do, between
-      // requests) shows as a truncated stream rather than end_of_stream.
       if (ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated) {
         co_return true;
       }
@@ -331,8 +452,26 @@ class HttpPool::Impl {
       PeerReply reply;
       bool close = false;
       bool http10 = false;
+      BodyReservation body_share;
+      if (!ec && !parser.is_done()) {
+        // A body follows: it takes its share of the budget first (its
+        // declared length, or the largest allowed when it is chunked).
+        size_t bytes = static_cast<size_t>(
+            parser.content_length().value_or(static_cast<std::uint64_t>(options_.max_body_bytes)));
+        if (body_budget_.TryReserve(bytes)) {
+          body_share = BodyReservation(&body_budget_, bytes);
+        } else {
+          reply = PeerHandler::Error(503, "overloaded: request bodies being read are over " +
+                                              std::to_string(options_.max_body_bytes_in_flight) +
+                                              " bytes; retry");
+          close = true;  // the body is not read
+          ec = http::error::body_limit;
+        }
+      }
       if (ec) {
-        if (ec == http::error::header_limit) {
+        if (close) {
+          // the reply is set
+        } else if (ec == http::error::header_limit) {
           reply = PeerHandler::Error(431, "header too large");
         } else if (ec == http::error::body_limit) {  // a Content-Length over the limit
           reply = PeerHandler::Error(
@@ -364,6 +503,7 @@ class HttpPool::Impl {
           std::function<PeerReply()> job;
           std::optional<PeerHandler::Pending> miss;
           std::optional<PeerReply> quick = Prepare(parser.get(), &job, &miss);
+          body_share.Reset();  // the body was consumed or copied
           if (quick) {
             reply = std::move(*quick);
           } else if (miss) {
@@ -376,6 +516,7 @@ class HttpPool::Impl {
           http10 = parser.get().version() == 10;
         }
       }
+      body_share.Reset();
       // The response head is written by hand: it is always the same few
       // fields, and Beast's general serializer cost more than the rest of
       // a cache hit.
@@ -473,58 +614,16 @@ class HttpPool::Impl {
     return std::nullopt;
   }
 
-  // Runs `job` on a worker thread and comes back (a handler may block; an
-  // I/O thread must not). Arguments by reference to named variables: g++ 12
-  // destroys a by-value coroutine argument built from a temporary twice.
-  asio::awaitable<PeerReply> RunOnWorker(const std::function<PeerReply()>& job) {
-    if (!TakeWorkerSlot()) {
-      co_return PeerHandler::Error(503, "overloaded: too many requests waiting for a worker");
-    }
-    auto io_executor = co_await asio::this_coro::executor;
-    co_await asio::post(asio::bind_executor(workers_.get_executor(), asio::use_awaitable));
-    PeerReply reply;
-    try {
-      reply = job();
-    } catch (const std::exception& e) {
-      reply = PeerHandler::Error(500, std::string("handler threw: ") + e.what());
-    }
-    --queued_;
-    co_await asio::post(asio::bind_executor(io_executor, asio::use_awaitable));
-    co_return reply;
-  }
-
-  // Admission to the workers: one slot per job running or queued; false
-  // when worker_queue_limit jobs already wait (the slot is then not taken).
-  bool TakeWorkerSlot() {
-    if (queued_.fetch_add(1) < options_.worker_queue_limit + options_.worker_threads) return true;
-    --queued_;
-    return false;
-  }
-
-  // The group's runner for loads that must run here: a worker, unless too
-  // many loads wait for one already.
-  bool RunLocal(std::function<void()> job) {
-    if (!TakeWorkerSlot()) return false;
-    asio::post(workers_, [this, job = std::move(job)] {
-      job();
-      --queued_;
-    });
-    return true;
-  }
-
-  // A GET that missed: starts (or joins) the group's load and waits for it
-  // without holding any thread, up to the request timeout. The load's
-  // callback, on whatever thread finishes it, leaves the reply in a
-  // ReplyWait and cancels this request's timer from the request's own
-  // executor.
-  asio::awaitable<PeerReply> Load(const PeerHandler::Pending& pending) {
-    // The load's own deadline; the request gives up a little later, so
-    // that a load ending at its deadline still answers with its error.
-    constexpr auto kMargin = std::chrono::milliseconds(100);
-    Context ctx = Context::Background().WithTimeout(options_.request_timeout);
+  // Waits, without holding the thread, for `start` to deliver a reply
+  // through the callback it is given (from any thread, at most once), up to
+  // `limit`. The callback leaves the reply in a ReplyWait and wakes this
+  // request's timer from the request's own executor. Nullopt if the reply
+  // did not come in time (or will never come: a dropped callback).
+  asio::awaitable<std::optional<PeerReply>> AwaitReply(
+      const std::function<void(std::function<void(PeerReply)>)>& start, Clock::duration limit) {
     auto wait = std::make_shared<ReplyWait>();
     wait->executor = co_await asio::this_coro::executor;
-    asio::steady_timer timer(wait->executor, options_.request_timeout + kMargin);
+    asio::steady_timer timer(wait->executor, limit);
     {
       std::lock_guard lock(wait->mu);
       wait->timer = &timer;
@@ -533,9 +632,9 @@ class HttpPool::Impl {
     auto token = asio::redirect_error(asio::use_awaitable, ec);
     co_await asio::async_initiate<decltype(token), void(beast::error_code)>(
         [&](auto handler) {
-          // The wait starts before the load, which may finish at once.
+          // The wait starts before the work, which may finish at once.
           timer.async_wait(std::move(handler));
-          PeerHandler::LoadAsync(ctx, pending, run_local_, [wait, gate = gate_](PeerReply reply) {
+          start([wait, gate = gate_](PeerReply reply) {
             std::lock_guard lock(wait->mu);
             if (wait->timer == nullptr) return;  // gave up
             wait->reply = std::move(reply);
@@ -552,26 +651,79 @@ class HttpPool::Impl {
       wait->timer = nullptr;
       reply.swap(wait->reply);
     }
+    co_return reply;
+  }
+
+  // Runs `job` on a worker thread and comes back (a handler may block; an
+  // I/O thread must not). Arguments by reference to named variables: g++ 12
+  // destroys a by-value coroutine argument built from a temporary twice.
+  asio::awaitable<PeerReply> RunOnWorker(const std::function<PeerReply()>& job) {
+    std::optional<PeerReply> reply = co_await AwaitReply(
+        [&](const std::function<void(PeerReply)>& done) {
+          bool taken = workers_->TrySubmit([job, done] {
+            PeerReply r;
+            try {
+              r = job();
+            } catch (const std::exception& e) {
+              r = PeerHandler::Error(500, std::string("handler threw: ") + e.what());
+            }
+            done(std::move(r));
+          });
+          if (!taken) {
+            done(PeerHandler::Error(503, "overloaded: too many requests waiting for a worker"));
+          }
+        },
+        options_.request_timeout);
     if (reply) co_return std::move(*reply);
+    co_return PeerHandler::Error(503, "timed out after " +
+                                          std::to_string(options_.request_timeout.count()) +
+                                          " ms waiting for a handler");
+  }
+
+  // A GET that missed: starts (or joins) the group's load and waits for it
+  // without holding any thread, up to the request timeout. A request that
+  // gives up cancels its context, which takes it out of the load's
+  // single-flight at once (the load goes on for the others).
+  asio::awaitable<PeerReply> Load(const PeerHandler::Pending& pending) {
+    // The load's own deadline; the request gives up a little later, so
+    // that a load ending at its deadline still answers with its error.
+    constexpr auto kMargin = std::chrono::milliseconds(100);
+    CancelSource cancel;
+    Context ctx = cancel.context().WithTimeout(options_.request_timeout);
+    std::optional<PeerReply> reply = co_await AwaitReply(
+        [&](const std::function<void(PeerReply)>& done) {
+          PeerHandler::LoadAsync(ctx, pending, run_local_, done);
+        },
+        options_.request_timeout + kMargin);
+    if (reply) co_return std::move(*reply);
+    cancel.Cancel();
     co_return PeerHandler::Error(503, "timed out after " +
                                           std::to_string(options_.request_timeout.count()) +
                                           " ms waiting for the load of '" + pending.key + "'");
   }
 
+  internal::ConnectionTable connections_;
+  internal::BodyBudget body_budget_;
+  internal::LogLimiter accept_log_{std::chrono::seconds(10)};
+  internal::LogLimiter limit_log_{std::chrono::seconds(10)};
+  internal::LogLimiter handshake_log_{std::chrono::seconds(10)};
   // Null without server TLS. Declared before io_, so that it outlives the
   // connections using it, which go with io_.
   const std::shared_ptr<asio::ssl::context> server_tls_;
   asio::io_context io_;
-  asio::thread_pool workers_;
-  const Group::LocalRunner run_local_ = [this](std::function<void()> job) {
-    return RunLocal(std::move(job));
+  // Shared with the group's runner below, which a load may call after
+  // this pool is gone (a waiter that leads the load again): it is then
+  // closed and refuses.
+  const std::shared_ptr<internal::WorkerPool> workers_ =
+      std::make_shared<internal::WorkerPool>(options_.worker_threads, options_.worker_queue_limit);
+  const Group::LocalRunner run_local_ = [workers = workers_](std::function<void()> job) {
+    return workers->TrySubmit(std::move(job));
   };
   const std::shared_ptr<PostGate> gate_ = std::make_shared<PostGate>();
   tcp::acceptor acceptor_;
+  asio::steady_timer accept_pause_{io_};
   std::vector<std::thread> threads_;
-  std::atomic<int> connections_{0};
   std::atomic<int> in_flight_{0};
-  std::atomic<int> queued_{0};
   std::mutex handlers_mu_;
   std::map<std::string, Handler> handlers_;  // GUARDED_BY(handlers_mu_)
   std::mutex shutdown_mu_;
@@ -588,6 +740,19 @@ Result<std::unique_ptr<HttpPool>> HttpPool::Start(Registry* registry, std::strin
   }
   if (options.worker_threads < 1 || options.io_threads < 1) {
     return InvalidArgumentError("io_threads and worker_threads must be at least 1");
+  }
+  using std::chrono::milliseconds;
+  if (options.idle_timeout <= milliseconds(0) || options.header_timeout <= milliseconds(0) ||
+      options.request_timeout <= milliseconds(0) ||
+      options.client_idle_timeout <= milliseconds(0)) {
+    return InvalidArgumentError(
+        "idle_timeout, header_timeout, request_timeout and client_idle_timeout must be positive");
+  }
+  if (options.max_connections < 1 || options.max_connections_per_peer < 1 ||
+      options.client_pool_size < 0 || options.worker_queue_limit < 0) {
+    return InvalidArgumentError(
+        "max_connections and max_connections_per_peer must be at least 1, client_pool_size and "
+        "worker_queue_limit not negative");
   }
   // The other peers reach this one by `self`: its scheme must be what the
   // server speaks.
@@ -614,14 +779,11 @@ HttpPool::HttpPool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpPool::~HttpPool() { Shutdown(std::chrono::milliseconds(1000)); }
 
 void HttpPool::SetPeers(std::vector<std::string> peers) {
-  impl_->picker_.SetPeers(std::move(peers));
+  impl_->picker_->SetPeers(std::move(peers));
 }
-std::vector<std::string> HttpPool::Peers() const { return impl_->picker_.Peers(); }
-std::string HttpPool::Owner(std::string_view key) const { return impl_->picker_.Owner(key); }
-std::shared_ptr<PeerClient> HttpPool::PickPeer(std::string_view key) {
-  return impl_->picker_.PickPeer(key);
-}
-std::vector<std::shared_ptr<PeerClient>> HttpPool::GetAll() { return impl_->picker_.GetAll(); }
+std::vector<std::string> HttpPool::Peers() const { return impl_->picker_->Peers(); }
+std::string HttpPool::Owner(std::string_view key) const { return impl_->picker_->Owner(key); }
+std::shared_ptr<PeerPicker> HttpPool::picker() const { return impl_->picker_; }
 std::shared_ptr<PeerClient> HttpPool::ClientFor(const std::string& url) {
   return impl_->clients_.NewClient(url);
 }

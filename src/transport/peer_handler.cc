@@ -116,6 +116,8 @@ PeerReply PeerHandler::ReplyFor(const Result<ByteView>& value) {
   if (value.ok()) return Value(*value);
   const Status& s = value.status();
   if (s.code() == StatusCode::kNotFound) return Error(404, s.message());
+  // The loader refused the key itself: the asking peer must not retry it.
+  if (s.code() == StatusCode::kInvalidArgument) return Error(400, s.message());
   return Error(503, s.ToString());
 }
 

@@ -28,7 +28,8 @@ std::string JoinUrls(const std::vector<ClusterNode>& nodes) {
 }
 
 bool StartNode(ClusterNode& node, const std::vector<ClusterNode>& all, const std::string& loader,
-               const std::string& hash, std::string* error) {
+               const std::string& hash, std::string* error, const std::vector<std::string>& extra,
+               const std::vector<std::string>& wrapper) {
   std::vector<std::string> argv;
   std::string listen = "127.0.0.1:" + std::to_string(node.port);
   if (node.go) {
@@ -54,6 +55,8 @@ bool StartNode(ClusterNode& node, const std::vector<ClusterNode>& all, const std
             "--log-level",
             "warn"};
   }
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.insert(argv.begin(), wrapper.begin(), wrapper.end());
   std::string log = std::string(::testing::TempDir()) + "node-" + std::to_string(node.port) + "-" +
                     std::to_string(getpid()) + ".log";
   node.process = std::make_unique<ChildProcess>(argv, log);
@@ -70,6 +73,18 @@ std::map<std::string, int> Loads(const ClusterNode& node) {
   if (j.is_discarded()) return out;
   for (auto& [k, v] : j.items()) out[k] = v.get<int>();
   return out;
+}
+
+}  // namespace groupcache::testing
+
+namespace groupcache::testing {
+
+int64_t Metric(const ClusterNode& node, const std::string& name) {
+  RawResponse r = HttpGet(node.port, "/metrics");
+  if (r.status != 200) return -1;
+  size_t at = ("\n" + r.body).find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(r.body.substr(at + name.size() + 1));
 }
 
 }  // namespace groupcache::testing

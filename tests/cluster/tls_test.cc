@@ -126,7 +126,7 @@ TEST_F(TlsTest, TwoNodesServeEachOtherOverMutualTls) {
   ASSERT_NE(b, nullptr);
   for (TlsNode* n : {a, b}) {
     n->pool->SetPeers({a->url, b->url});
-    n->registry->SetPeerPicker(std::shared_ptr<PeerPicker>(n->pool.get(), [](PeerPicker*) {}));
+    n->registry->SetPeerPicker(n->pool->picker());
   }
   std::string key;
   for (int i = 0; key.empty(); ++i) {

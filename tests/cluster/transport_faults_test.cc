@@ -93,7 +93,7 @@ struct Node {
     EXPECT_TRUE(started.ok()) << started.status().ToString();
     pool = std::move(*started);
     pool->SetPeers({self, other});
-    registry->SetPeerPicker(std::shared_ptr<PeerPicker>(pool.get(), [](PeerPicker*) {}));
+    registry->SetPeerPicker(pool->picker());
   }
   ~Node() { registry->SetPeerPicker(nullptr); }
   Node(const Node&) = delete;

@@ -1,0 +1,210 @@
+// groupcached as a real process: its limit flags (refused bad values, an
+// idle timeout that really closes connections) and the load counts in
+// /metrics.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cluster_fixture.h"
+
+namespace groupcache::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Starts a one-node groupcached on a free port with `extra` flags.
+std::unique_ptr<ChildProcess> StartDaemon(int port, const std::vector<std::string>& extra,
+                                          const std::string& loader = "synthetic:16") {
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  std::vector<std::string> argv = {GROUPCACHE_GROUPCACHED,
+                                   "--listen",
+                                   "127.0.0.1:" + std::to_string(port),
+                                   "--peers",
+                                   url,
+                                   "--group",
+                                   "g",
+                                   "--loader",
+                                   loader,
+                                   "--log-level",
+                                   "warn"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  std::string log = std::string(::testing::TempDir()) + "daemon-" + std::to_string(port) + "-" +
+                    std::to_string(getpid()) + ".log";
+  return std::make_unique<ChildProcess>(argv, log);
+}
+
+// "a b c" -> {"a", "b", "c"}.
+std::vector<std::string> Words(const std::string& text) {
+  std::istringstream in(text);
+  return {std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
+}
+
+// A value of `name` in Prometheus text, or -1.
+int64_t Sample(const std::string& metrics, const std::string& name) {
+  size_t at = metrics.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(metrics.substr(at + name.size() + 2));
+}
+
+struct BadFlag {
+  std::string flag;
+  std::string value;
+};
+
+TEST(DaemonTest, BadLimitValuesExitWithStatus2NamingTheFlag) {
+  const std::vector<BadFlag> bad = {
+      {"--idle-timeout", "soon"},
+      {"--idle-timeout", "0s"},
+      {"--request-timeout", "-1s"},
+      {"--header-timeout", "10"},
+      {"--max-connections", "0"},
+      {"--max-body-bytes", "-5"},
+      {"--max-key-bytes", "1k"},
+      {"--io-threads", "99999999999"},
+      {"--worker-queue-limit", "-1"},
+      {"--client-pool-size", "x"},
+      {"--shutdown-timeout", "-2s"},
+      {"--loads-max-keys", "-1"},
+      {"--dir-max-file-bytes", "0"},
+      {"--client-idle-timeout", "0"},
+      {"--max-connections-per-peer", "0"},
+      {"--max-body-bytes-in-flight", "0"},
+      {"--max-header-bytes", ""},
+      {"--worker-threads", "0"},
+      {"--replicas", "0"},  // refused by CLI11 itself: the same status
+  };
+  for (const auto& [flag, value] : bad) {
+    auto daemon = StartDaemon(FreePort(), {flag, value});
+    EXPECT_EQ(daemon->Wait(), 2) << flag << " " << value;
+    std::string log = daemon->Log();
+    EXPECT_NE(log.find(flag + ":"), std::string::npos) << flag << " " << value << ": " << log;
+  }
+  auto missing = StartDaemon(FreePort(), {"--max-key-bytes"});  // no value at all
+  EXPECT_EQ(missing->Wait(), 2);
+  EXPECT_NE(missing->Log().find("--max-key-bytes"), std::string::npos) << missing->Log();
+}
+
+TEST(DaemonTest, GoodLimitValuesStartTheNode) {
+  int port = FreePort();
+  // A longer --client-idle-timeout than --idle-timeout is allowed.
+  auto daemon = StartDaemon(
+      port, Words("--max-key-bytes 1024 --max-body-bytes 1048576 --max-header-bytes 8192 "
+                  "--max-body-bytes-in-flight 4194304 --max-connections 16 --idle-timeout 5s "
+                  "--client-idle-timeout 10s --header-timeout 1s --request-timeout 1500ms "
+                  "--client-pool-size 0 --max-connections-per-peer 4 --io-threads 2 "
+                  "--worker-threads 2 --worker-queue-limit 0 --shutdown-timeout 0s "
+                  "--loads-max-keys 0 --dir-max-file-bytes 1"));
+  ASSERT_TRUE(daemon->WaitForPort(port)) << daemon->Log();
+  EXPECT_EQ(HttpGet(port, "/_groupcache/g/k").status, 200);
+  // A key over --max-key-bytes.
+  EXPECT_EQ(HttpGet(port, "/_groupcache/g/" + std::string(2000, 'k')).status, 414);
+}
+
+// Opens a connection, sends nothing, and returns how long the server took
+// to close it, or `limit` if it did not.
+Clock::duration TimeUntilClosed(int port, Clock::duration limit) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return Clock::duration::zero();
+  }
+  auto start = Clock::now();
+  auto end = start + limit;
+  Clock::duration took = limit;
+  for (auto now = start; now < end; now = Clock::now()) {
+    pollfd p{fd, POLLIN, 0};
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
+    if (poll(&p, 1, static_cast<int>(wait.count()) + 1) <= 0) continue;
+    char byte = 0;
+    if (recv(fd, &byte, 1, 0) <= 0) {  // EOF or reset: closed by the server
+      took = Clock::now() - start;
+      break;
+    }
+  }
+  close(fd);
+  return took;
+}
+
+TEST(DaemonTest, IdleTimeoutClosesAnIdleConnection) {
+  int port = FreePort();
+  auto daemon = StartDaemon(port, {"--idle-timeout", "1s"});
+  ASSERT_TRUE(daemon->WaitForPort(port)) << daemon->Log();
+  Clock::duration took = TimeUntilClosed(port, 3s);
+  EXPECT_GT(took, 500ms) << "closed at once, not after the idle timeout";
+  EXPECT_LT(took, 3s) << "an idle connection stayed open";
+}
+
+TEST(DaemonTest, MetricsCountLoadsBeyondLoadsMaxKeys) {
+  int port = FreePort();
+  auto daemon = StartDaemon(port, {"--loads-max-keys", "2"});
+  ASSERT_TRUE(daemon->WaitForPort(port)) << daemon->Log();
+  for (const char* key : {"a", "b", "c", "d"}) {
+    RawResponse r = HttpGet(port, std::string("/_groupcache/g/") + key);
+    ASSERT_EQ(r.status, 200) << key << ": " << r.body;
+  }
+  EXPECT_EQ(HttpGet(port, "/_groupcache/g/a").status, 200);  // a hit: no load
+
+  ClusterNode node;
+  node.port = port;
+  std::map<std::string, int> loads = Loads(node);
+  EXPECT_EQ(loads, (std::map<std::string, int>{{"a", 1}, {"b", 1}}));
+
+  RawResponse metrics = HttpGet(port, "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("# TYPE groupcached_loads_total counter"), std::string::npos);
+  EXPECT_NE(metrics.body.find("# TYPE groupcached_loads_untracked_total counter"),
+            std::string::npos);
+  EXPECT_EQ(Sample(metrics.body, "groupcached_loads_total"), 4) << metrics.body;
+  EXPECT_EQ(Sample(metrics.body, "groupcached_loads_untracked_total"), 2) << metrics.body;
+  EXPECT_EQ(Sample(metrics.body, "groupcache_peers"), 1);
+}
+
+// The dir: loader's refusals as the peer protocol answers them: 400 for a
+// key it will not serve, and the file-size limit from its flag.
+TEST(DaemonTest, DirLoaderRefusesDotfilesWith400AndLargeFiles) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(::testing::TempDir()) / ("daemon_test-dir-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "a") << "hello";
+  std::ofstream(dir / ".env") << "secret";
+  std::ofstream(dir / "big") << std::string(2000, 'x');
+  int port = FreePort();
+  auto daemon = StartDaemon(port, {"--dir-max-file-bytes", "1000"}, "dir:" + dir.string());
+  ASSERT_TRUE(daemon->WaitForPort(port)) << daemon->Log();
+
+  EXPECT_EQ(HttpGet(port, "/_groupcache/g/a").status, 200);
+  EXPECT_EQ(HttpGet(port, "/_groupcache/g/.env").status, 400);
+  EXPECT_EQ(HttpGet(port, "/_groupcache/g/%2E%2E%2Fetc%2Fpasswd").status, 400);
+  EXPECT_EQ(HttpGet(port, "/_groupcache/g/missing").status, 404);
+  RawResponse big = HttpGet(port, "/_groupcache/g/big");
+  EXPECT_NE(big.status, 200);
+  EXPECT_NE(big.body.find("2000 bytes"), std::string::npos) << big.body;
+  ClusterNode node;
+  node.port = port;
+  // Refused keys are not loads.
+  EXPECT_EQ(Loads(node), (std::map<std::string, int>{{"a", 1}, {"big", 1}, {"missing", 1}}));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace groupcache::testing

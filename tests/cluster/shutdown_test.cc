@@ -1,0 +1,185 @@
+// Stopping a node while everything is in flight, in one process over real
+// loopback (run under ASan and TSan too): loads on workers, peer fetches
+// from the group and from the server, Set and Remove to the peers, and
+// requests from outside, when the pool is shut down and destroyed.
+// Nothing may be used after it is freed, every caller must return, and a
+// later Get of the same keys, with no deadline, must complete: no
+// single-flight entry is left stranded.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../common/loopback.h"
+#include "groupcache/http_pool.h"
+#include "groupcache/registry.h"
+
+namespace groupcache {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Waits `delay` unless the context ends first.
+Status Slow(const Context& ctx, std::chrono::milliseconds delay) {
+  auto end = Clock::now() + delay;
+  while (Clock::now() < end) {
+    if (Status s = ctx.Err(); !s.ok()) return s;
+    std::this_thread::sleep_for(5ms);
+  }
+  return {};
+}
+
+struct Node {
+  explicit Node(int port) : url("http://127.0.0.1:" + std::to_string(port)) {
+    registry = std::make_shared<Registry>(RegistryOptions{NewNullLogger()});
+    group =
+        *registry->NewGroup("g", 1 << 20, [](const Context& ctx, std::string_view key, Sink& d) {
+          if (Status s = Slow(ctx, 150ms); !s.ok()) return s;
+          return d.SetString("v:" + std::string(key));
+        });
+  }
+  void Start(const std::vector<std::string>& peers) {
+    HttpPoolOptions options;
+    options.worker_threads = 2;  // loads queue behind each other
+    options.request_timeout = 3s;
+    auto started = HttpPool::Start(registry.get(), url, "127.0.0.1:" + url.substr(17), options);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    pool = std::move(*started);
+    pool->SetPeers(peers);
+    registry->SetPeerPicker(pool->picker());
+  }
+  std::string KeyOwnedBy(const std::string& owner, int n) const {
+    for (int i = 0;; ++i) {
+      std::string k = "key-" + std::to_string(i);
+      if (pool->Owner(k) == owner && n-- == 0) return k;
+    }
+  }
+
+  std::string url;
+  std::shared_ptr<Registry> registry;
+  std::shared_ptr<Group> group;
+  std::unique_ptr<HttpPool> pool;
+};
+
+TEST(ShutdownTest, StoppingANodeWithEverythingInFlightReleasesEveryCaller) {
+  Node a(testing::FreeLoopbackPort());
+  Node b(testing::FreeLoopbackPort());
+  std::vector<std::string> peers = {a.url, b.url};
+  a.Start(peers);
+  b.Start(peers);
+  HttpClientPool outside;
+
+  // Keys: owned by B (A fetches them), owned by A (A loads them).
+  std::vector<std::string> remote_keys;
+  std::vector<std::string> local_keys;
+  for (int i = 0; i < 12; ++i) {
+    remote_keys.push_back(a.KeyOwnedBy(b.url, i));
+    local_keys.push_back(a.KeyOwnedBy(a.url, i));
+  }
+  std::atomic<int> returned{0};
+  std::vector<std::thread> callers;
+  auto call = [&](std::function<void()> fn) {
+    callers.emplace_back([fn = std::move(fn), &returned] {
+      fn();
+      ++returned;
+    });
+  };
+  for (const auto& key : remote_keys) {
+    call([&a, key] { (void)a.group->Get(Context::Background().WithTimeout(5s), key); });
+    // A's server fetching from B for an outside client (the async path).
+    call([&outside, &a, key] {
+      (void)outside.ClientFor(a.url)->Get(Context::Background().WithTimeout(5s), "g", key);
+    });
+  }
+  for (const auto& key : local_keys) {
+    call([&a, key] { (void)a.group->Get(Context::Background().WithTimeout(5s), key); });
+    call([&outside, &a, key] {
+      (void)outside.ClientFor(a.url)->Get(Context::Background().WithTimeout(5s), "g", key);
+    });
+  }
+  for (int i = 0; i < 6; ++i) {
+    call([&a, &remote_keys, i] {
+      (void)a.group->Set(Context::Background().WithTimeout(5s), remote_keys[static_cast<size_t>(i)],
+                         "set", kNoExpiry, true);
+    });
+    call([&a, &remote_keys, i] {
+      (void)a.group->Remove(Context::Background().WithTimeout(5s),
+                            remote_keys[static_cast<size_t>(i) + 6]);
+    });
+  }
+  std::this_thread::sleep_for(60ms);  // everything is under way
+
+  // Stop A the way a node does: the pool goes while its picker stays set
+  // (a Remove racing the stop still holds it).
+  auto stopped = std::async(std::launch::async, [&a] {
+    a.pool->Shutdown(200ms);
+    a.pool.reset();
+  });
+  ASSERT_EQ(stopped.wait_for(20s), std::future_status::ready) << "Shutdown hung";
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(returned.load(), static_cast<int>(callers.size()));
+
+  // The same keys again, with no deadline: on B (alive) and on A's group,
+  // whose pool is gone (its picker's clients now fail, so it loads here).
+  for (const auto& key : remote_keys) {
+    auto on_b = std::async(std::launch::async, [&b, key] { return b.group->Get({}, key); });
+    auto on_a = std::async(std::launch::async, [&a, key] { return a.group->Get({}, key); });
+    ASSERT_EQ(on_b.wait_for(10s), std::future_status::ready) << key << " stranded on B";
+    ASSERT_EQ(on_a.wait_for(10s), std::future_status::ready) << key << " stranded on A";
+    EXPECT_TRUE(on_b.get().ok());
+    EXPECT_TRUE(on_a.get().ok());
+  }
+  for (const auto& key : local_keys) {
+    auto on_a = std::async(std::launch::async, [&a, key] { return a.group->Get({}, key); });
+    ASSERT_EQ(on_a.wait_for(10s), std::future_status::ready) << key << " stranded on A";
+    EXPECT_TRUE(on_a.get().ok());
+  }
+  // A client made by the stopped pool's picker fails cleanly.
+  auto client = a.registry->peer_picker()->PickPeer(remote_keys[0]);
+  ASSERT_NE(client, nullptr);
+  auto r = client->Get(Context::Background().WithTimeout(1s), "g", remote_keys[0]);
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+}
+
+TEST(ShutdownTest, AClientPoolStoppedWithFetchesInFlightAnswersThemAll) {
+  // A peer that accepts and never answers: every fetch hangs until the
+  // client pool stops.
+  int port = testing::FreeLoopbackPort();
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 64), 0);
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+
+  auto clients = std::make_unique<HttpClientPool>();
+  std::shared_ptr<PeerClient> peer = clients->ClientFor(url);
+  std::atomic<int> answered{0};
+  std::vector<std::promise<Status>> results(16);
+  for (int i = 0; i < 16; ++i) {
+    peer->GetAsync({}, "g", "k" + std::to_string(i),
+                   [&results, &answered, i](const Result<ByteView>& r) {
+                     ++answered;
+                     results[static_cast<size_t>(i)].set_value(r.status());
+                   });
+  }
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(answered.load(), 0);
+  clients.reset();  // stops the I/O thread
+  EXPECT_EQ(answered.load(), 16);
+  for (auto& p : results) EXPECT_EQ(p.get_future().get().code(), StatusCode::kUnavailable);
+  // The client outlives its pool and refuses at once.
+  auto late = peer->Get({}, "g", "late");
+  EXPECT_EQ(late.status().code(), StatusCode::kUnavailable);
+  close(fd);
+}
+
+}  // namespace
+}  // namespace groupcache
