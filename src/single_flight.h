@@ -184,18 +184,15 @@ class SingleFlight {
       }
       done(*c.result);
     };
-    uint64_t id = 0;
-    {
-      std::lock_guard call_lock(call->mu);
-      if (!call->done) {
-        id = call->next_waiter_id++;
-        call->async_waiters.push_back({id, std::move(follow), Context::Registration()});
-      }
-    }
-    if (id == 0) {
+    std::unique_lock call_lock(call->mu);
+    if (call->done) {
+      call_lock.unlock();
       follow(*call);  // it completed between the two looks
       return;
     }
+    const uint64_t id = call->next_waiter_id++;
+    call->async_waiters.push_back({id, std::move(follow), Context::Registration()});
+    call_lock.unlock();
     LeaveOnCancel(ctx, call, id, std::move(done));
   }
 
@@ -216,7 +213,7 @@ class SingleFlight {
     // DoAsync callers waiting; each called once, after done, unless it
     // left (its context was cancelled).
     struct AsyncWaiter {
-      uint64_t id;
+      uint64_t id = 0;
       std::function<void(const Call&)> fn;
       Context::Registration leave;  // the cancellation hook that removes it
     };

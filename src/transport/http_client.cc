@@ -170,7 +170,14 @@ struct Outcome {
 class ActiveCall {
  public:
   ActiveCall(ClientIo::Impl& io, Call* call) : io_(io), call_(call) { io_.Enter(call_); }
-  ~ActiveCall() { io_.Leave(call_); }
+  // The connection, resolver or timer the call points at goes with the
+  // coroutine; a cancellation hook posted later must find nothing.
+  ~ActiveCall() {
+    call_->current = nullptr;
+    call_->resolver = nullptr;
+    call_->waiting = nullptr;
+    io_.Leave(call_);
+  }
   ActiveCall(const ActiveCall&) = delete;
   ActiveCall& operator=(const ActiveCall&) = delete;
 
@@ -524,6 +531,9 @@ class HttpPeerClient final : public PeerClient,
       }
       request.prepare_payload();
       co_await http::async_write(*conn, request, asio::redirect_error(asio::use_awaitable, ec));
+      // An interrupt that came between two operations cancelled nothing:
+      // the flags are checked before each new one.
+      if (!ec && (call->cancelled || call->aborted)) ec = asio::error::operation_aborted;
       if (ec) {
         call->current = nullptr;
         // A kept-alive connection the peer closed while it sat idle: the
@@ -568,6 +578,9 @@ class HttpPeerClient final : public PeerClient,
                                   bool may_reuse, Conn<Stream>* conn, bool* reused) {
     const int cap = std::max(1, io_->options.max_connections_per_peer);
     for (;;) {
+      if (call.cancelled || call.aborted) {
+        co_return MapError({}, call, ctx_deadline, deadline, "connection to");
+      }
       if (may_reuse) {
         if (Conn<Stream> idle = TakeIdle<Stream>()) {
           *reused = true;
@@ -589,8 +602,10 @@ class HttpPeerClient final : public PeerClient,
       beast::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       call.waiting = nullptr;
-      std::erase(waiters_, &timer);
+      const bool woken = std::erase(waiters_, &timer) == 0;
       if (call.cancelled || call.aborted || Clock::now() >= deadline) {
+        // Woken for a connection it will not take: the next waiter gets it.
+        if (woken) WakeOne();
         if (!ec) ec = asio::error::operation_aborted;  // the timer expired
         co_return MapError(ec, call, ctx_deadline, deadline,
                            "no free connection (max_connections_per_peer) to");
@@ -639,6 +654,10 @@ class HttpPeerClient final : public PeerClient,
     if (ec) {
       call.current = nullptr;
       co_return MapError(ec, call, ctx_deadline, deadline, "connect");
+    }
+    if (call.cancelled || call.aborted) {
+      call.current = nullptr;
+      co_return MapError({}, call, ctx_deadline, deadline, "connect");
     }
     if constexpr (kTls) {
       if (Status s = PrepareTls(**conn); !s.ok()) {

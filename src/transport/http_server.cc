@@ -76,7 +76,8 @@ class Watchdog {
       std::shared_ptr<State> state = weak.lock();
       if (state == nullptr) return;
       asio::post(state->timer.get_executor(), [state] {
-        if (state->socket == nullptr) return;
+        // Chosen from a snapshot: a request may have begun since.
+        if (state->socket == nullptr || !state->idle) return;
         state->expired = true;
         beast::error_code ignored;
         state->socket->close(ignored);
@@ -86,6 +87,9 @@ class Watchdog {
 
   void ExpireAfter(Clock::duration timeout) { state_->deadline = Clock::now() + timeout; }
   void Disarm() { state_->deadline = Clock::time_point::max(); }
+  // Whether the connection waits for a request (only then may Closer's
+  // close take effect).
+  void SetIdle(bool idle) { state_->idle = idle; }
   // True once a deadline passed and the socket was closed for it.
   bool expired() const { return state_->expired; }
 
@@ -97,6 +101,7 @@ class Watchdog {
     const Clock::duration period;
     Clock::time_point deadline = Clock::time_point::max();
     bool expired = false;
+    bool idle = true;
   };
 
   // The handler holds the state, not the Watchdog: it may run after the
@@ -194,7 +199,7 @@ class HttpPool::Impl {
     if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec)
       return Bind(listen, ec);
     port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(io_, Accept(), asio::detached);
+    asio::co_spawn(accept_strand_, Accept(), asio::detached);
     for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
       threads_.emplace_back([this] { io_.run(); });
     }
@@ -215,7 +220,9 @@ class HttpPool::Impl {
     std::lock_guard lock(shutdown_mu_);
     if (shut_down_) return;
     shut_down_ = true;
-    asio::post(io_, [this] {
+    // On the accept loop's strand: with several I/O threads the acceptor
+    // and its pause timer must not be touched from two at once.
+    asio::post(accept_strand_, [this] {
       beast::error_code ec;
       acceptor_.close(ec);
       accept_pause_.cancel();
@@ -426,6 +433,7 @@ class HttpPool::Impl {
         // Idle until the first byte: a read of whatever comes (usually the
         // whole request, so the header read below needs no read of its own).
         entry.SetIdle(Clock::now());
+        watchdog.SetIdle(true);
         watchdog.ExpireAfter(options_.idle_timeout);
         size_t n = co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)),
                                                    asio::redirect_error(asio::use_awaitable, ec));
@@ -438,6 +446,7 @@ class HttpPool::Impl {
         if (ec) co_return false;  // timed out, closed to make room, or reset
       }
       entry.SetBusy();
+      watchdog.SetIdle(false);
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       parser.body_limit(options_.max_body_bytes);
@@ -628,6 +637,18 @@ class HttpPool::Impl {
       std::lock_guard lock(wait->mu);
       wait->timer = &timer;
     }
+    // However this frame ends (also destroyed unfinished with the
+    // io_context), the callback, which may come much later from a load,
+    // must find neither the timer nor the executor: a strand must not be
+    // destroyed after its io_context.
+    struct Forget {
+      ReplyWait& w;
+      ~Forget() {
+        std::lock_guard lock(w.mu);
+        w.timer = nullptr;
+        w.executor = {};
+      }
+    } forget{*wait};
     beast::error_code ec;
     auto token = asio::redirect_error(asio::use_awaitable, ec);
     co_await asio::async_initiate<decltype(token), void(beast::error_code)>(
@@ -651,7 +672,7 @@ class HttpPool::Impl {
       wait->timer = nullptr;
       reply.swap(wait->reply);
     }
-    co_return reply;
+    co_return reply;  // (`forget` clears the rest)
   }
 
   // Runs `job` on a worker thread and comes back (a handler may block; an
@@ -720,8 +741,9 @@ class HttpPool::Impl {
     return workers->TrySubmit(std::move(job));
   };
   const std::shared_ptr<PostGate> gate_ = std::make_shared<PostGate>();
+  asio::strand<asio::io_context::executor_type> accept_strand_ = asio::make_strand(io_);
   tcp::acceptor acceptor_;
-  asio::steady_timer accept_pause_{io_};
+  asio::steady_timer accept_pause_{accept_strand_};
   std::vector<std::thread> threads_;
   std::atomic<int> in_flight_{0};
   std::mutex handlers_mu_;

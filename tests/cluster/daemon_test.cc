@@ -118,15 +118,8 @@ TEST(DaemonTest, GoodLimitValuesStartTheNode) {
 // Opens a connection, sends nothing, and returns how long the server took
 // to close it, or `limit` if it did not.
 Clock::duration TimeUntilClosed(int port, Clock::duration limit) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return Clock::duration::zero();
-  }
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return Clock::duration::zero();
   auto start = Clock::now();
   auto end = start + limit;
   Clock::duration took = limit;

@@ -155,16 +155,7 @@ TEST_F(OperatingTest, TheClientsAgeLimitDropsConnectionsBeforeTheServerDoes) {
 std::vector<int> IdleConnections(int port, int n) {
   std::vector<int> fds;
   for (int i = 0; i < n; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      close(fd);
-      continue;
-    }
-    fds.push_back(fd);
+    if (int fd = ConnectLoopback(port); fd >= 0) fds.push_back(fd);
   }
   return fds;
 }

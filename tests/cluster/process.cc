@@ -19,8 +19,6 @@
 #include "../common/loopback.h"
 
 namespace groupcache::testing {
-namespace {
-
 int ConnectLoopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -33,8 +31,6 @@ int ConnectLoopback(int port) {
   }
   return fd;
 }
-
-}  // namespace
 
 int FreePort() { return FreeLoopbackPort(); }
 

@@ -15,6 +15,9 @@ namespace groupcache::testing {
 // A port on 127.0.0.1 that was free a moment ago.
 int FreePort();
 
+// A blocking TCP connection to 127.0.0.1:port, or -1.
+int ConnectLoopback(int port);
+
 class ChildProcess {
  public:
   // Starts argv[0] with argv; its stderr goes to `log_path`.
