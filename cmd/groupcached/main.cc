@@ -12,6 +12,10 @@
 //   groupcached --discovery static --peers HOST:PORT,...   ...
 //   groupcached --discovery nats --nats-server nats://HOST:4222
 //               --nats-subject SUBJECT [--app-name NAME]    ...
+//   groupcached --discovery kubernetes [--app-name NAME] [--kube-namespace NS]
+//               [--kubeconfig FILE]                           ...
+//               (the pods labelled app.kubernetes.io/{part-of,component,name}=NAME,
+//               Running and Ready, at the container port named group-port)
 //
 // TLS (every node of a cluster alike): --tls-cert/--tls-key make this node
 // serve https:// only (its URL then defaults to https://LISTEN, and with
@@ -54,6 +58,7 @@
 #include <vector>
 
 #include "flags.h"
+#include "groupcache/discovery/kubernetes_provider.h"
 #include "groupcache/discovery/static_provider.h"
 #include "groupcache/http_pool.h"
 #include "groupcache/metrics.h"
@@ -73,7 +78,7 @@ int Fail(const std::string& message) {
 
 // The discovery settings as given on the command line (or environment).
 struct DiscoveryFlags {
-  std::string kind;  // "", "static" or "nats"
+  std::string kind;  // "", "static", "nats" or "kubernetes"
   std::string node_name;
   std::string node_ip;
   int group_port = 0;
@@ -83,7 +88,52 @@ struct DiscoveryFlags {
   std::string timeout;
   std::string heartbeat;
   std::string node_ttl;
+  std::string kube_namespace;
+  std::string kubeconfig;
+  std::string kube_watch_timeout;
+  std::string kube_backoff_max;
+  // Set by MakeDiscovery for --discovery kubernetes: its metrics. Owned by
+  // the Node, which outlives every use.
+  const groupcache::discovery::KubernetesProvider* kube = nullptr;
 };
+
+// The Kubernetes provider's counters, in Prometheus text format.
+std::string KubernetesMetrics(const groupcache::discovery::KubernetesProvider& provider) {
+  auto stats = provider.GetStats();
+  std::string out =
+      "# HELP groupcache_discovery_events_total Kubernetes watch events by type.\n"
+      "# TYPE groupcache_discovery_events_total counter\n";
+  for (const auto& [type, n] : stats.events) {
+    out += "groupcache_discovery_events_total{type=\"" + type + "\"} " + std::to_string(n) + "\n";
+  }
+  out +=
+      "# HELP groupcache_discovery_lists_total Pod lists (the first and every re-list).\n"
+      "# TYPE groupcache_discovery_lists_total counter\n"
+      "groupcache_discovery_lists_total " +
+      std::to_string(stats.lists) +
+      "\n"
+      "# HELP groupcache_discovery_watch_restarts_total Watches started after the first.\n"
+      "# TYPE groupcache_discovery_watch_restarts_total counter\n"
+      "groupcache_discovery_watch_restarts_total " +
+      std::to_string(stats.watch_restarts) +
+      "\n"
+      "# HELP groupcache_discovery_api_errors_total Failed API calls by HTTP status (0: "
+      "transport).\n"
+      "# TYPE groupcache_discovery_api_errors_total counter\n";
+  for (const auto& [code, n] : stats.api_errors) {
+    out += "groupcache_discovery_api_errors_total{code=\"" + std::to_string(code) + "\"} " +
+           std::to_string(n) + "\n";
+  }
+  if (stats.since_success) {
+    out +=
+        "# HELP groupcache_discovery_seconds_since_success Since the last successful list or "
+        "watch event.\n"
+        "# TYPE groupcache_discovery_seconds_since_success gauge\n"
+        "groupcache_discovery_seconds_since_success " +
+        std::to_string(std::chrono::duration<double>(*stats.since_success).count()) + "\n";
+  }
+  return out;
+}
 
 // The TLS settings as given on the command line.
 struct TlsFlags {
@@ -109,7 +159,7 @@ void ApplyTls(const TlsFlags& flags, groupcache::HttpPoolOptions* options) {
 }
 
 groupcache::Result<std::unique_ptr<groupcache::discovery::ServiceDiscovery>> MakeDiscovery(
-    const DiscoveryFlags& flags, const std::vector<std::string>& peers,
+    DiscoveryFlags& flags, const std::vector<std::string>& peers,
     const std::shared_ptr<groupcache::Logger>& logger) {
   namespace discovery = groupcache::discovery;
   discovery::Config config;
@@ -136,9 +186,22 @@ groupcache::Result<std::unique_ptr<groupcache::discovery::ServiceDiscovery>> Mak
     return groupcache::InvalidArgumentError(
         "--discovery nats: this groupcached was built without libnats");
 #endif
+  } else if (flags.kind == "kubernetes") {
+    using discovery::KubernetesProvider;
+    auto set = [&config](std::string_view key, const std::string& value) {
+      if (!value.empty()) config.SetString(std::string(key), value);
+    };
+    set(KubernetesProvider::kAppName, flags.app_name);
+    set(KubernetesProvider::kNamespace, flags.kube_namespace);
+    set(KubernetesProvider::kKubeconfig, flags.kubeconfig);
+    set(KubernetesProvider::kWatchTimeout, flags.kube_watch_timeout);
+    set(KubernetesProvider::kBackoffMax, flags.kube_backoff_max);
+    auto kube = std::make_unique<KubernetesProvider>(logger);
+    flags.kube = kube.get();
+    provider = std::move(kube);
   } else {
-    return groupcache::InvalidArgumentError("--discovery must be static or nats, not '" +
-                                            flags.kind + "'");
+    return groupcache::InvalidArgumentError(
+        "--discovery must be static, nats or kubernetes, not '" + flags.kind + "'");
   }
   return std::make_unique<discovery::ServiceDiscovery>(std::move(provider), std::move(config));
 }
@@ -172,8 +235,17 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"mailgun", "golang"}));
   app.add_option("--replicas", replicas, "ring points per peer")->check(CLI::PositiveNumber);
   app.add_option("--log-level", log_level, "debug, info, warn, error or off");
-  app.add_option("--discovery", disc.kind, "find peers through: static or nats")
-      ->check(CLI::IsMember({"static", "nats"}));
+  app.add_option("--discovery", disc.kind, "find peers through: static, nats or kubernetes")
+      ->check(CLI::IsMember({"static", "nats", "kubernetes"}));
+  app.add_option("--kube-namespace", disc.kube_namespace,
+                 "namespace of the pods (default: the pod's own, or the kubeconfig's)");
+  app.add_option("--kubeconfig", disc.kubeconfig,
+                 "kubeconfig file (default: in-cluster service-account credentials)")
+      ->envname("KUBECONFIG");
+  app.add_option("--kube-watch-timeout", disc.kube_watch_timeout,
+                 "timeoutSeconds of each watch (default 30s)");
+  app.add_option("--kube-backoff-max", disc.kube_backoff_max,
+                 "longest pause between retries while the API server fails (default 10s)");
   app.add_option("--node-name", disc.node_name, "this node's name (default NODE_IP)")
       ->envname("NODE_NAME");
   app.add_option("--node-ip", disc.node_ip, "address the peers reach this node at")
@@ -183,7 +255,8 @@ int main(int argc, char** argv) {
       ->envname("NATS_SERVER");
   app.add_option("--nats-subject", disc.nats_subject, "NATS subject the nodes share")
       ->envname("NATS_SUBJECT");
-  app.add_option("--app-name", disc.app_name, "application name (NATS connection name)")
+  app.add_option("--app-name", disc.app_name,
+                 "application name (NATS connection name; the Kubernetes pods' labels)")
       ->envname("APP_NAME");
   app.add_option("--discovery-timeout", disc.timeout, "wait for discovery answers (e.g. 1s)")
       ->envname("DISCOVERY_TIMEOUT");
@@ -297,15 +370,17 @@ int main(int argc, char** argv) {
     self = node->url();
   }
 
-  pool->AddHandler("GET", "/metrics", [&registry, &loads, pool](const groupcache::HttpRequest&) {
-    std::string extra =
-        "# HELP groupcache_peers Peers on this node's hash ring, itself included.\n"
-        "# TYPE groupcache_peers gauge\n"
-        "groupcache_peers " +
-        std::to_string(pool->Peers().size()) + "\n" + loads.Prometheus();
-    return groupcache::HttpResponse{200, "text/plain; version=0.0.4",
-                                    groupcache::RenderPrometheus(*registry, extra)};
-  });
+  pool->AddHandler(
+      "GET", "/metrics", [&registry, &loads, &disc, pool](const groupcache::HttpRequest&) {
+        std::string extra =
+            "# HELP groupcache_peers Peers on this node's hash ring, itself included.\n"
+            "# TYPE groupcache_peers gauge\n"
+            "groupcache_peers " +
+            std::to_string(pool->Peers().size()) + "\n" + loads.Prometheus();
+        if (disc.kube != nullptr) extra += KubernetesMetrics(*disc.kube);
+        return groupcache::HttpResponse{200, "text/plain; version=0.0.4",
+                                        groupcache::RenderPrometheus(*registry, extra)};
+      });
   pool->AddHandler("GET", "/peers", [pool](const groupcache::HttpRequest&) {
     std::vector<std::string> urls = pool->Peers();
     std::sort(urls.begin(), urls.end());
