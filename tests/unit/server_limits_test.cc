@@ -73,11 +73,15 @@ TEST(LogLimiterTest, OneLinePerPeriodWithTheCountHeldBack) {
 TEST(WorkerPoolTest, CloseDropsQueuedJobsUnrunWaitsForRunningOnesAndRefusesLater) {
   auto pool = std::make_shared<WorkerPool>(1, 10);
   std::atomic<bool> release{false};
+  std::atomic<bool> running{false};
   std::atomic<int> ran{0};
   ASSERT_TRUE(pool->TrySubmit([&] {
+    running = true;
     while (!release) std::this_thread::sleep_for(1ms);
     ++ran;
   }));
+  // The first job is on the thread before the others queue behind it.
+  while (!running) std::this_thread::sleep_for(1ms);
   // Queued behind it: each owns something whose destruction we can see.
   auto owned = std::make_shared<int>(0);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(pool->TrySubmit([owned, &ran] { ++ran; }));
