@@ -188,11 +188,14 @@ class ApiClient::Impl {
       tcp::resolver resolver(io_);
       auto endpoints = co_await resolver.async_resolve(
           access.host, access.port, asio::redirect_error(asio::use_awaitable, ec));
+      // A Cancel during the resolution closed no socket: look again.
+      if (!ec && cancelled_) co_return CancelledError("kubernetes discovery: cancelled");
       if (!ec) {
         co_await tcp_layer.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
       }
     }
     if (ec) co_return Failure("connect", ec);
+    if (cancelled_) co_return CancelledError("kubernetes discovery: cancelled");
     SSL* ssl = stream.native_handle();
     // SNI for names only; the certificate must be for the host (a DNS SAN,
     // or an IP SAN for an IP).
@@ -259,7 +262,9 @@ class ApiClient::Impl {
     }
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
-    parser.body_limit(boost::none);  // a watch has no end but its timeout
+    // An error answer is bounded (Beast checks a Content-Length against the
+    // limit with the header); a 200's chunked stream is not (below).
+    parser.body_limit(kMaxErrorBody);
     beast::error_code ec;
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
@@ -269,7 +274,6 @@ class ApiClient::Impl {
     }
     out->status = static_cast<int>(parser.get().result_int());
     if (out->status != 200) {
-      parser.body_limit(kMaxErrorBody);
       co_await http::async_read(stream, buffer, parser,
                                 asio::redirect_error(asio::use_awaitable, ec));
       current_ = nullptr;
@@ -302,6 +306,7 @@ class ApiClient::Impl {
       return data.size();
     };
     parser.on_chunk_body(on_chunk);  // by reference: it lives as long as the parser
+    parser.body_limit(boost::none);  // a watch has no end but its timeout
     while (!parser.is_done()) {
       tcp_layer.expires_after(idle);
       co_await http::async_read_some(stream, buffer, parser,
@@ -314,8 +319,9 @@ class ApiClient::Impl {
       co_return ResourceExhaustedError("watch line over " + std::to_string(max_line) + " bytes");
     }
     if (ec) co_return Failure("watch", ec);
-    // Not chunked: the body came whole.
-    if (!parser.get().body().empty()) take_lines(parser.get().body() + "\n");
+    // Not chunked: the body came whole. Chunked: a last line without its
+    // newline.
+    take_lines(parser.get().body() + "\n");
     co_return Status();
   }
 

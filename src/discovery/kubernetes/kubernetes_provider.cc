@@ -78,6 +78,7 @@ class KubernetesProvider::Impl {
   ~Impl() { Close().IgnoreError(); }
 
   Status SetConfig(const Config& config) {
+    std::lock_guard api(api_mu_);
     std::lock_guard lock(mu_);
     if (Status s = CheckCall(kId, Call::kSetConfig, state_); !s.ok()) return s;
     Settings next;
@@ -129,6 +130,9 @@ class KubernetesProvider::Impl {
   }
 
   Status Initialize() {
+    // Serialised with SetConfig and Close for its whole length: it does I/O
+    // with the lock below released.
+    std::lock_guard api(api_mu_);
     std::unique_lock lock(mu_);
     if (Status s = CheckCall(kId, Call::kInitialize, state_); !s.ok()) return s;
     const Settings settings = settings_;
@@ -156,6 +160,7 @@ class KubernetesProvider::Impl {
     auto client = std::make_unique<ApiClient>(*access);
     if (Status s = client->Init(); !s.ok()) return s;
     lock.lock();
+    if (stopping_) return CancelledError("kubernetes discovery: closed while initializing");
     namespace_ = ns;
     client_ = std::move(client);
     pods_ = PodSet(settings.self_address);
@@ -167,7 +172,8 @@ class KubernetesProvider::Impl {
     lock.unlock();
     if (Status s = List(); !s.ok()) return s;
     lock.lock();
-    if (state_ == State::kConfigured) state_ = State::kInitialized;
+    if (stopping_) return CancelledError("kubernetes discovery: closed while initializing");
+    state_ = State::kInitialized;
     logger_->Info("kubernetes discovery: listing and watching pods",
                   {{"namespace", ns}, {"app", settings.app}, {"source", access->source}});
     return {};
@@ -205,12 +211,15 @@ class KubernetesProvider::Impl {
       return FailedPreconditionError("kubernetes discovery: Close called from the Watch callback");
     }
     {
+      // First stop whatever is under way (an Initialize's list included),
+      // then wait for it.
       std::lock_guard lock(mu_);
       state_ = State::kClosed;
       stopping_ = true;
       if (client_) client_->Cancel();
     }
     wake_.notify_all();
+    std::lock_guard api(api_mu_);
     if (thread_.joinable()) thread_.join();
     dispatcher_.Stop();
     return {};
@@ -314,21 +323,28 @@ class KubernetesProvider::Impl {
                            "&watch=1&allowWatchBookmarks=true&resourceVersion=" + QueryEscape(rv) +
                            "&timeoutSeconds=" + std::to_string(timeout_seconds);
       bool gone = false;
+      bool failed = false;
+      int lines = 0;
+      const auto began = SteadyClock::now();
       ApiClient::Response response;
       // A watch is silent between events; bookmarks and its own timeout
       // bound the silence, this bounds a dead connection.
       const milliseconds idle = Ms(settings_.watch_timeout) + std::chrono::seconds(15);
       Status s = client_->Watch(
           target, idle, settings_.max_list_bytes,
-          [&](std::string_view line) { return OnLine(line, &gone); }, &response);
+          [&](std::string_view line) {
+            if (++lines == 1) next_backoff = Ms(settings_.backoff_initial);  // it works again
+            return OnLine(line, &gone, &failed);
+          },
+          &response);
       if (Stopping()) break;
       if (gone) {
         logger_->Info("kubernetes discovery: resourceVersion too old (410); listing again");
         relist = true;
         continue;
       }
-      if (!s.ok()) {
-        Failed(s, 0).IgnoreError();  // logged; the loop retries
+      if (!s.ok() || failed) {
+        if (!s.ok()) Failed(s, 0).IgnoreError();  // logged; the loop retries
         pause();
         continue;
       }
@@ -341,12 +357,15 @@ class KubernetesProvider::Impl {
         pause();
         continue;
       }
-      next_backoff = Ms(settings_.backoff_initial);  // a healthy watch ended: resume now
+      // A watch that ended at its timeout: resume at once. One that ended
+      // at once with nothing in it (a proxy, a misbehaving server) is not
+      // healthy: resuming at once would be a tight loop.
+      if (lines == 0 && SteadyClock::now() - began < std::chrono::seconds(1)) pause();
     }
   }
 
   // One line of a watch stream; false stops the watch.
-  bool OnLine(std::string_view line, bool* gone) {
+  bool OnLine(std::string_view line, bool* gone, bool* failed) {
     Result<WatchEvent> event = kubernetes_internal::ParseWatchLine(line);
     if (!event.ok()) {
       std::lock_guard lock(mu_);
@@ -384,6 +403,9 @@ class KubernetesProvider::Impl {
         if (event->code == 410) {
           *gone = true;
         } else {
+          // Resumed after a backoff, from the same resourceVersion.
+          *failed = true;
+          last_failure_ = "watch error " + std::to_string(event->code);
           logger_->Warn("kubernetes discovery: watch error",
                         {{"code", std::to_string(event->code)}, {"message", event->message}});
         }
@@ -402,6 +424,7 @@ class KubernetesProvider::Impl {
 
   // Logs a failure when it is of a new kind; returns it as Unavailable.
   Status Failed(const Status& status, int http_status) {
+    if (status.code() == StatusCode::kCancelled) return status;  // Close, not a failure
     std::string kind = std::to_string(http_status) + ":" + std::string(status.message());
     bool is_new = false;
     {
@@ -414,7 +437,6 @@ class KubernetesProvider::Impl {
       logger_->Warn("kubernetes discovery: API server failing; keeping the last membership",
                     {{"error", status.message()}});
     }
-    if (status.code() == StatusCode::kCancelled) return status;
     return status.code() == StatusCode::kResourceExhausted ? status
                                                            : UnavailableError(status.message());
   }
@@ -450,6 +472,7 @@ class KubernetesProvider::Impl {
   }
 
   const std::shared_ptr<Logger> logger_;
+  std::mutex api_mu_;  // serialises SetConfig, Initialize and Close
   mutable std::mutex mu_;
   std::condition_variable wake_;
   State state_ = State::kNew;          // GUARDED_BY(mu_)

@@ -148,8 +148,13 @@ void PodSet::Relist(const std::vector<PodView>& pods, std::vector<Event>* events
   for (const auto& [name, node] : pods_) {
     if (listed.count(name) == 0) gone.push_back(name);
   }
+  const size_t first = events->size();
   for (const std::string& name : gone) Remove(name, events);
   for (const PodView& pod : pods) Upsert(pod, events);
+  // Every removal before any addition: a new pod that took an old pod's
+  // address (listed before it) must not be removed by the old one's event.
+  std::stable_partition(events->begin() + static_cast<std::ptrdiff_t>(first), events->end(),
+                        [](const Event& e) { return e.kind == Event::Kind::kRemoved; });
 }
 
 std::vector<Node> PodSet::Nodes() const {
