@@ -9,7 +9,7 @@
 //
 //   loadgen --targets 127.0.0.1:8001[,...] --path /_groupcache/g/
 //           [--keys N --zipf S --prefix key-] [--key warm]
-//           [--connections 64] [--threads 1] [--duration 5] [--warmup 1]
+//           [--connections 64] [--threads 1] [--duration 5] [--warmup 1] [--seed 1]
 //
 // With --keys N, each request asks for "<prefix><rank>" where rank follows
 // a Zipf law of exponent S over 0..N-1 (rank 0 the hottest); otherwise every
@@ -80,6 +80,8 @@ struct Options {
   int threads = 1;
   double duration = 5;
   double warmup = 1;
+  // Seeds the key draws; runs with the same seed ask for the same keys.
+  uint64_t seed = 1;
 };
 
 struct Conn {
@@ -262,6 +264,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads)->check(CLI::Range(1, 64));
   app.add_option("--duration", o.duration, "seconds measured")->check(CLI::Range(0.1, 600.0));
   app.add_option("--warmup", o.warmup, "seconds before measuring")->check(CLI::Range(0.0, 600.0));
+  app.add_option("--seed", o.seed, "seed of the key draws (default 1)");
   CLI11_PARSE(app, argc, argv);
 
   for (const auto& t : targets) {
@@ -287,7 +290,8 @@ int main(int argc, char** argv) {
   int per = o.connections / o.threads;
   for (int t = 0; t < o.threads; ++t) {
     int n = t == o.threads - 1 ? o.connections - per * t : per;
-    threads.emplace_back(Worker, std::cref(o), per * t, n, 0x9E3779B97F4A7C15ULL * (t + 1), start,
+    threads.emplace_back(Worker, std::cref(o), per * t, n,
+                         0x9E3779B97F4A7C15ULL * (t + 1) + o.seed * 0xBF58476D1CE4E5B9ULL, start,
                          end, &results[static_cast<size_t>(t)]);
   }
   for (auto& th : threads) th.join();
