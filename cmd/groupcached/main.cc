@@ -164,17 +164,17 @@ groupcache::Result<std::unique_ptr<groupcache::discovery::ServiceDiscovery>> Mak
   namespace discovery = groupcache::discovery;
   discovery::Config config;
   std::unique_ptr<discovery::Provider> provider;
+  // Only what was given: a provider reports a missing required key by
+  // name, and applies its own defaults to the rest.
+  auto set = [&config](std::string_view key, const std::string& value) {
+    if (!value.empty()) config.SetString(std::string(key), value);
+  };
   if (flags.kind == "static") {
     config.SetStringList(std::string(discovery::StaticProvider::kPeers), peers);
     provider = std::make_unique<discovery::StaticProvider>();
   } else if (flags.kind == "nats") {
 #ifdef GROUPCACHE_HAVE_NATS
     using discovery::NatsProvider;
-    // Only what was given: the provider reports a missing required key by
-    // name, and applies its own defaults to the rest.
-    auto set = [&config](std::string_view key, const std::string& value) {
-      if (!value.empty()) config.SetString(std::string(key), value);
-    };
     set(NatsProvider::kServer, flags.nats_server);
     set(NatsProvider::kSubject, flags.nats_subject);
     set(NatsProvider::kAppName, flags.app_name);
@@ -188,9 +188,6 @@ groupcache::Result<std::unique_ptr<groupcache::discovery::ServiceDiscovery>> Mak
 #endif
   } else if (flags.kind == "kubernetes") {
     using discovery::KubernetesProvider;
-    auto set = [&config](std::string_view key, const std::string& value) {
-      if (!value.empty()) config.SetString(std::string(key), value);
-    };
     set(KubernetesProvider::kAppName, flags.app_name);
     set(KubernetesProvider::kNamespace, flags.kube_namespace);
     set(KubernetesProvider::kKubeconfig, flags.kubeconfig);

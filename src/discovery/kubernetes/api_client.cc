@@ -172,8 +172,14 @@ class ApiClient::Impl {
   }
 
   // Connects, handshakes and sends the GET; the stream's expiry is the
-  // caller's to set before and after.
+  // caller's to set before and after. On failure the stream is no longer
+  // the current one.
   asio::awaitable<Status> Open(Stream& stream, const std::string& target) {
+    Status s = co_await Connect(stream, target);
+    if (!s.ok()) current_ = nullptr;
+    co_return s;
+  }
+  asio::awaitable<Status> Connect(Stream& stream, const std::string& target) {
     beast::error_code ec;
     current_ = &stream;
     if (cancelled_) co_return CancelledError("kubernetes discovery: cancelled");
@@ -227,11 +233,7 @@ class ApiClient::Impl {
                                 Response* out) {
     Stream stream(io_, *tls_);
     beast::get_lowest_layer(stream).expires_after(timeout);
-    Status opened = co_await Open(stream, target);
-    if (!opened.ok()) {
-      current_ = nullptr;
-      co_return opened;
-    }
+    if (Status opened = co_await Open(stream, target); !opened.ok()) co_return opened;
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_body);
@@ -255,11 +257,7 @@ class ApiClient::Impl {
     Stream stream(io_, *tls_);
     beast::tcp_stream& tcp_layer = beast::get_lowest_layer(stream);
     tcp_layer.expires_after(idle);
-    Status opened = co_await Open(stream, target);
-    if (!opened.ok()) {
-      current_ = nullptr;
-      co_return opened;
-    }
+    if (Status opened = co_await Open(stream, target); !opened.ok()) co_return opened;
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     // An error answer is bounded (Beast checks a Content-Length against the
