@@ -16,6 +16,11 @@
 //               [--kubeconfig FILE]                           ...
 //               (the pods labelled app.kubernetes.io/{part-of,component,name}=NAME,
 //               Running and Ready, at the container port named group-port)
+//   groupcached --discovery mdns [--mdns-name NAME] [--mdns-service _groupcache._tcp]
+//               [--mdns-domain local.] [--mdns-ipv6] [--mdns-interface IF,...]
+//               [--mdns-ttl 10s]                              ...
+//               (the nodes on the same LAN, through multicast DNS-SD; NODE_IP
+//               must be the address the others resolve this node to)
 //
 // TLS (every node of a cluster alike): --tls-cert/--tls-key make this node
 // serve https:// only (its URL then defaults to https://LISTEN, and with
@@ -68,6 +73,9 @@
 #ifdef GROUPCACHE_HAVE_NATS
 #include "groupcache/discovery/nats_provider.h"
 #endif
+#ifdef GROUPCACHE_HAVE_MDNS
+#include "groupcache/discovery/mdns_provider.h"
+#endif
 
 namespace {
 
@@ -92,6 +100,12 @@ struct DiscoveryFlags {
   std::string kubeconfig;
   std::string kube_watch_timeout;
   std::string kube_backoff_max;
+  std::string mdns_name;
+  std::string mdns_service;
+  std::string mdns_domain;
+  bool mdns_ipv6 = false;
+  std::vector<std::string> mdns_interfaces;
+  std::string mdns_ttl;
   // Set by MakeDiscovery for --discovery kubernetes: its metrics. Owned by
   // the Node, which outlives every use.
   const groupcache::discovery::KubernetesProvider* kube = nullptr;
@@ -196,9 +210,25 @@ groupcache::Result<std::unique_ptr<groupcache::discovery::ServiceDiscovery>> Mak
     auto kube = std::make_unique<KubernetesProvider>(logger);
     flags.kube = kube.get();
     provider = std::move(kube);
+  } else if (flags.kind == "mdns") {
+#ifdef GROUPCACHE_HAVE_MDNS
+    using discovery::MdnsProvider;
+    set(MdnsProvider::kName, flags.mdns_name);
+    set(MdnsProvider::kService, flags.mdns_service);
+    set(MdnsProvider::kDomain, flags.mdns_domain);
+    set(MdnsProvider::kTtl, flags.mdns_ttl);
+    config.SetBool(std::string(MdnsProvider::kIpv6), flags.mdns_ipv6);
+    if (!flags.mdns_interfaces.empty()) {
+      config.SetStringList(std::string(MdnsProvider::kInterfaces), flags.mdns_interfaces);
+    }
+    provider = std::make_unique<MdnsProvider>(logger);
+#else
+    return groupcache::InvalidArgumentError(
+        "--discovery mdns: this groupcached was built without libavahi-core");
+#endif
   } else {
     return groupcache::InvalidArgumentError(
-        "--discovery must be static, nats or kubernetes, not '" + flags.kind + "'");
+        "--discovery must be static, nats, kubernetes or mdns, not '" + flags.kind + "'");
   }
   return std::make_unique<discovery::ServiceDiscovery>(std::move(provider), std::move(config));
 }
@@ -232,8 +262,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"mailgun", "golang"}));
   app.add_option("--replicas", replicas, "ring points per peer")->check(CLI::PositiveNumber);
   app.add_option("--log-level", log_level, "debug, info, warn, error or off");
-  app.add_option("--discovery", disc.kind, "find peers through: static, nats or kubernetes")
-      ->check(CLI::IsMember({"static", "nats", "kubernetes"}));
+  app.add_option("--discovery", disc.kind, "find peers through: static, nats, kubernetes or mdns")
+      ->check(CLI::IsMember({"static", "nats", "kubernetes", "mdns"}));
   app.add_option("--kube-namespace", disc.kube_namespace,
                  "namespace of the pods (default: the pod's own, or the kubeconfig's)");
   app.add_option("--kubeconfig", disc.kubeconfig,
@@ -243,6 +273,20 @@ int main(int argc, char** argv) {
                  "timeoutSeconds of each watch (default 30s)");
   app.add_option("--kube-backoff-max", disc.kube_backoff_max,
                  "longest pause between retries while the API server fails (default 10s)");
+  app.add_option("--mdns-name", disc.mdns_name,
+                 "mDNS instance name (default: the node name); a taken one becomes \"NAME #2\"")
+      ->envname("MDNS_NAME");
+  app.add_option("--mdns-service", disc.mdns_service,
+                 "DNS-SD service type (default _groupcache._tcp)")
+      ->envname("MDNS_SERVICE");
+  app.add_option("--mdns-domain", disc.mdns_domain, "mDNS domain (default local.)")
+      ->envname("MDNS_DOMAIN");
+  app.add_flag("--mdns-ipv6", disc.mdns_ipv6, "mDNS over IPv6 too");
+  app.add_option("--mdns-interface", disc.mdns_interfaces,
+                 "interfaces mDNS runs on (default: every multicast-capable non-loopback one)")
+      ->delimiter(',');
+  app.add_option("--mdns-ttl", disc.mdns_ttl,
+                 "TTL of the published records; a killed node leaves within it (default 10s)");
   app.add_option("--node-name", disc.node_name, "this node's name (default NODE_IP)")
       ->envname("NODE_NAME");
   app.add_option("--node-ip", disc.node_ip, "address the peers reach this node at")

@@ -1,0 +1,974 @@
+#include "groupcache/discovery/mdns_provider.h"
+
+#include <arpa/inet.h>
+#include <avahi-common/alternative.h>
+#include <avahi-common/domain.h>
+#include <avahi-common/error.h>
+#include <avahi-common/malloc.h>
+#include <avahi-common/strlst.h>
+#include <avahi-common/thread-watch.h>
+#include <avahi-common/timeval.h>
+#include <avahi-core/core.h>
+#include <avahi-core/log.h>
+#include <avahi-core/lookup.h>
+#include <avahi-core/publish.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "event_dispatcher.h"
+#include "lifecycle.h"
+#include "packet.h"
+
+namespace groupcache::discovery {
+
+using internal::Call;
+using internal::CheckCall;
+using internal::State;
+
+namespace {
+
+constexpr std::string_view kLog = "mdns discovery: ";
+constexpr uint16_t kMdnsPort = 5353;
+// How long an instance whose goodbye we saw stays out of the ring before we
+// believe Avahi again: past Avahi's own one-second goodbye grace.
+constexpr int kGoodbyeRecheckMs = 1500;
+
+// Records of this very process: Avahi's core reports them with LOCAL (and
+// resolves their host to 127.0.0.1); never a peer.
+constexpr int kOwnRecords = AVAHI_LOOKUP_RESULT_OUR_OWN | AVAHI_LOOKUP_RESULT_LOCAL;
+
+std::string KeyError(std::string_view key, std::string_view what) {
+  return "discovery config: key \"" + std::string(key) + "\" " + std::string(what);
+}
+
+std::string AvahiError(int code) { return avahi_strerror(code); }
+
+// Avahi's log hook is a process-wide function pointer; it writes to the
+// logger of the provider initialised last. Avahi's info lines ("Joining
+// mDNS multicast group on interface ...") are debug for us.
+struct AvahiLogSink {
+  std::mutex mu;
+  std::weak_ptr<Logger> logger;  // GUARDED_BY(mu)
+};
+
+AvahiLogSink& LogSink() {
+  static AvahiLogSink sink;
+  return sink;
+}
+
+void AvahiLog(AvahiLogLevel level, const char* text) {
+  std::shared_ptr<Logger> logger;
+  {
+    AvahiLogSink& sink = LogSink();
+    std::lock_guard lock(sink.mu);
+    logger = sink.logger.lock();
+  }
+  if (!logger) return;
+  std::string message = "mdns discovery (avahi): " + std::string(text);
+  // Avahi warns whenever port 5353 is already taken, which is expected
+  // beside an avahi-daemon or another node on the host (see the header).
+  bool other_stack = message.find("another IPv") != std::string::npos;
+  if (level <= AVAHI_LOG_WARN && !other_stack) {
+    logger->Warn(message);
+  } else if (level <= AVAHI_LOG_INFO) {
+    logger->Debug(message);
+  }
+}
+
+std::set<std::string> LoopbackInterfaces() {
+  std::set<std::string> out = {"lo"};
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if ((i->ifa_flags & IFF_LOOPBACK) != 0) out.insert(i->ifa_name);
+  }
+  ::freeifaddrs(list);
+  return out;
+}
+
+// "a.b.c." -> {"a", "b", "c"}; the service and domain we publish are plain
+// labels (no escaped dots).
+std::vector<std::string> Labels(std::string_view name) {
+  std::vector<std::string> out;
+  while (!name.empty()) {
+    size_t dot = name.find('.');
+    std::string_view label = name.substr(0, dot);
+    if (!label.empty()) out.emplace_back(label);
+    if (dot == std::string_view::npos) break;
+    name.remove_prefix(dot + 1);
+  }
+  return out;
+}
+
+// The host label we publish: unique per node (see the header).
+std::string HostLabel(const Node& self) {
+  std::string out = "groupcache-";
+  for (char c : self.host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    out += ok ? c : '-';
+  }
+  out += "-" + std::to_string(self.port);
+  if (out.size() > 63) out.resize(63);
+  return out;
+}
+
+bool IsLinkLocalV6(const AvahiAddress& a) {
+  return a.proto == AVAHI_PROTO_INET6 && a.data.ipv6.address[0] == 0xfe &&
+         (a.data.ipv6.address[1] & 0xc0) == 0x80;
+}
+
+struct Settings {
+  std::string name;
+  std::string service = "_groupcache._tcp";
+  std::string domain = "local.";
+  int port = 0;
+  bool ipv6 = false;
+  std::vector<std::string> interfaces;
+  uint32_t ttl_s = 10;
+  Duration register_timeout = std::chrono::seconds(5);
+  std::optional<Node> self;
+};
+
+Result<Settings> ParseSettings(const Config& config) {
+  Settings s;
+  std::optional<Node> self;
+  if (config.Has(kSelfHost) || config.Has(kSelfPort)) {
+    Result<Node> n = GetSelf(config);
+    if (!n.ok()) return n.status();
+    self = *n;
+  }
+  std::string default_name = "groupcache";
+  if (config.Has(kSelfName)) {
+    Result<std::string> n = config.GetString(kSelfName);
+    if (!n.ok()) return n.status();
+    if (!n->empty()) default_name = *n;
+  }
+  Result<std::string> name = config.GetStringOr(MdnsProvider::kName, default_name);
+  if (!name.ok()) return name.status();
+  if (name->empty()) name = default_name;
+  if (!avahi_is_valid_service_name(name->c_str())) {
+    return InvalidArgumentError(KeyError(MdnsProvider::kName, "\"" + *name +
+                                                                  "\" is not a DNS-SD instance "
+                                                                  "name (1..63 bytes)"));
+  }
+  s.name = *name;
+  Result<std::string> service = config.GetStringOr(MdnsProvider::kService, s.service);
+  if (!service.ok()) return service.status();
+  if (!avahi_is_valid_service_type_strict(service->c_str())) {
+    return InvalidArgumentError(KeyError(
+        MdnsProvider::kService, "\"" + *service + "\" is not a service type like _name._tcp"));
+  }
+  s.service = *service;
+  Result<std::string> domain = config.GetStringOr(MdnsProvider::kDomain, s.domain);
+  if (!domain.ok()) return domain.status();
+  std::vector<std::string> labels = Labels(*domain);
+  if (!avahi_is_valid_domain_name(domain->c_str()) || labels.empty() ||
+      !avahi_domain_equal(labels.back().c_str(), "local")) {
+    return InvalidArgumentError(
+        KeyError(MdnsProvider::kDomain, "\"" + *domain + "\" is not a .local domain"));
+  }
+  s.domain = *domain;
+  Result<int64_t> port = config.GetIntOr(MdnsProvider::kGroupPort, self ? self->port : 0);
+  if (!port.ok()) return port.status();
+  if (*port < 1 || *port > 65535) {
+    return InvalidArgumentError(
+        KeyError(MdnsProvider::kGroupPort, "must be in 1..65535 (or give self-port)"));
+  }
+  s.port = static_cast<int>(*port);
+  Result<bool> ipv6 = config.GetBoolOr(MdnsProvider::kIpv6, false);
+  if (!ipv6.ok()) return ipv6.status();
+  s.ipv6 = *ipv6;
+  Result<StringList> interfaces = config.GetStringListOr(MdnsProvider::kInterfaces, {});
+  if (!interfaces.ok()) return interfaces.status();
+  for (const std::string& i : *interfaces) {
+    if (i.empty() || i.size() >= IFNAMSIZ || i.find_first_of(" /\t") != std::string::npos) {
+      return InvalidArgumentError(
+          KeyError(MdnsProvider::kInterfaces, "\"" + i + "\" is not an interface name"));
+    }
+  }
+  s.interfaces = *interfaces;
+  Result<Duration> ttl = config.GetDurationOr(MdnsProvider::kTtl, std::chrono::seconds(10));
+  if (!ttl.ok()) return ttl.status();
+  if (*ttl < std::chrono::seconds(1) || *ttl > std::chrono::hours(1)) {
+    return InvalidArgumentError(KeyError(MdnsProvider::kTtl, "must be in 1s..1h"));
+  }
+  s.ttl_s = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(*ttl).count());
+  Result<Duration> rt = config.GetDurationOr(MdnsProvider::kRegisterTimeout, s.register_timeout);
+  if (!rt.ok()) return rt.status();
+  if (rt->count() <= 0) {
+    return InvalidArgumentError(KeyError(MdnsProvider::kRegisterTimeout, "must be positive"));
+  }
+  s.register_timeout = *rt;
+  s.self = self;
+  return s;
+}
+
+}  // namespace
+
+class MdnsProvider::Impl {
+ public:
+  explicit Impl(std::shared_ptr<Logger> logger)
+      : logger_(logger ? std::move(logger) : NewDefaultLogger(LogLevel::kInfo, "discovery")) {}
+  ~Impl() { Close().IgnoreError(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  Status SetConfig(const Config& config) {
+    std::lock_guard api(api_mu_);
+    if (Status s = CheckCall(kId, Call::kSetConfig, GetState()); !s.ok()) return s;
+    Result<Settings> s = ParseSettings(config);
+    if (!s.ok()) return s.status();
+    settings_ = std::move(*s);
+    SetState(State::kConfigured);
+    return {};
+  }
+
+  Status Initialize() {
+    std::lock_guard api(api_mu_);
+    if (Status s = CheckCall(kId, Call::kInitialize, GetState()); !s.ok()) return s;
+    {
+      AvahiLogSink& sink = LogSink();
+      std::lock_guard lock(sink.mu);
+      sink.logger = logger_;
+      avahi_set_log_function(&AvahiLog);
+    }
+    service_labels_ = Labels(settings_.service);
+    for (std::string& l : Labels(settings_.domain)) service_labels_.push_back(std::move(l));
+
+    poll_ = avahi_threaded_poll_new();
+    if (poll_ == nullptr) return UnavailableError(std::string(kLog) + "cannot create Avahi's loop");
+
+    AvahiServerConfig config;
+    avahi_server_config_init(&config);
+    // Only what we publish ourselves: no workstation or HINFO records that
+    // a local avahi-daemon would also publish.
+    config.publish_workstation = 0;
+    config.publish_hinfo = 0;
+    config.publish_domain = 0;
+    config.publish_addresses = 1;
+    config.use_ipv4 = 1;
+    config.use_ipv6 = settings_.ipv6 ? 1 : 0;
+    config.publish_aaaa_on_ipv4 = settings_.ipv6 ? 1 : 0;
+    config.publish_a_on_ipv6 = 0;
+    config.enable_wide_area = 0;
+    config.enable_reflector = 0;
+    config.disallow_other_stacks = 0;
+    avahi_free(config.host_name);
+    config.host_name =
+        avahi_strdup(HostLabel(settings_.self.value_or(Node{"", "node", settings_.port})).c_str());
+    for (const std::string& name : settings_.interfaces) {
+      if (::if_nametoindex(name.c_str()) == 0) {
+        logger_->Warn(
+            std::string(kLog) + "no such interface (yet); mDNS starts on it when it appears",
+            {{"interface", name}});
+      }
+      config.allow_interfaces = avahi_string_list_add(config.allow_interfaces, name.c_str());
+    }
+    // Avahi also runs on loopback interfaces; we do not (a peer at
+    // 127.0.0.1 is nobody's peer), unless the operator names one.
+    if (settings_.interfaces.empty()) {
+      for (const std::string& name : LoopbackInterfaces()) {
+        config.deny_interfaces = avahi_string_list_add(config.deny_interfaces, name.c_str());
+      }
+    }
+    int error = 0;
+    // Avahi calls ServerCallback from inside avahi_server_new, before it
+    // returns the pointer: the callback takes it from its argument.
+    server_ =
+        avahi_server_new(avahi_threaded_poll_get(poll_), &config, &Impl::OnServer, this, &error);
+    avahi_server_config_free(&config);
+    if (server_ == nullptr) {
+      avahi_threaded_poll_free(poll_);
+      poll_ = nullptr;
+      return UnavailableError(std::string(kLog) + "cannot start mDNS: " + AvahiError(error) +
+                              " (is an avahi-daemon with disallow-other-stacks=yes running?)");
+    }
+    browser_ = avahi_s_service_browser_new(server_, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC,
+                                           settings_.service.c_str(), settings_.domain.c_str(),
+                                           static_cast<AvahiLookupFlags>(0), &Impl::OnBrowse, this);
+    if (browser_ == nullptr) {
+      std::string why = AvahiError(avahi_server_errno(server_));
+      FreeAvahi();
+      return UnavailableError(std::string(kLog) + "cannot browse " + settings_.service + ": " +
+                              why);
+    }
+    OpenGoodbyeSocket();
+    if (avahi_threaded_poll_start(poll_) < 0) {
+      FreeAvahi();
+      return UnavailableError(std::string(kLog) + "cannot start Avahi's thread");
+    }
+    SetState(State::kInitialized);
+    logger_->Info(std::string(kLog) + "browsing",
+                  {{"service", settings_.service}, {"domain", settings_.domain}});
+    return {};
+  }
+
+  Status Register() {
+    std::lock_guard api(api_mu_);
+    if (Status s = CheckCall(kId, Call::kRegister, GetState()); !s.ok()) return s;
+    {
+      std::lock_guard lock(reg_mu_);
+      reg_state_ = RegState::kProbing;
+    }
+    {
+      AvahiLock lock(poll_);
+      want_published_ = true;
+      instance_ = settings_.name;
+      if (int rc = Publish(server_); rc < 0) {
+        want_published_ = false;
+        return UnavailableError(std::string(kLog) + "cannot publish: " + AvahiError(rc));
+      }
+    }
+    std::unique_lock lock(reg_mu_);
+    bool done = reg_cv_.wait_for(lock, settings_.register_timeout,
+                                 [&] { return reg_state_ != RegState::kProbing || closing_; });
+    if (closing_) return CancelledError(std::string(kLog) + "closed while registering");
+    if (!done) {
+      // Still probing (or no interface yet): Avahi goes on in the
+      // background; the node is published as soon as it can be.
+      logger_->Warn(std::string(kLog) + "not published yet; going on in the background",
+                    {{"instance", settings_.name}});
+    } else if (reg_state_ == RegState::kFailed) {
+      lock.unlock();
+      Withdraw();
+      return UnavailableError(std::string(kLog) + "cannot publish: " + reg_error_);
+    }
+    lock.unlock();
+    SetState(State::kRegistered);
+    return {};
+  }
+
+  Status Deregister() {
+    std::lock_guard api(api_mu_);
+    State state = GetState();
+    if (Status s = CheckCall(kId, Call::kDeregister, state); !s.ok()) return s;
+    if (state != State::kRegistered) return {};
+    Withdraw();
+    SetState(State::kInitialized);
+    return {};
+  }
+
+  Result<std::vector<Node>> DiscoverNodes() {
+    std::lock_guard poll(poll_mu_);
+    if (Status s = CheckCall(kId, Call::kDiscoverNodes, GetState()); !s.ok()) return s;
+    AvahiLock lock(poll_);
+    return ReportedNodes();
+  }
+
+  Status Watch(WatchCallback callback) {
+    if (!callback) return InvalidArgumentError(std::string(kLog) + "Watch with an empty callback");
+    std::lock_guard api(api_mu_);
+    if (Status s = CheckCall(kId, Call::kWatch, GetState()); !s.ok()) return s;
+    AvahiLock lock(poll_);
+    if (!dispatcher_.Start(std::move(callback))) {
+      return FailedPreconditionError(std::string(kLog) + "Watch called twice");
+    }
+    for (const Node& node : ReportedNodes()) dispatcher_.Post(Event{Event::Kind::kAdded, node, {}});
+    return {};
+  }
+
+  Status Close() {
+    if (dispatcher_.OnDispatcherThread()) {
+      return FailedPreconditionError(std::string(kLog) + "Close called from the Watch callback");
+    }
+    {
+      std::lock_guard lock(reg_mu_);
+      closing_ = true;
+    }
+    reg_cv_.notify_all();
+    {
+      std::lock_guard api(api_mu_);
+      SetState(State::kClosed);
+      std::lock_guard poll(poll_mu_);
+      if (poll_ != nullptr) {
+        // Stop Avahi's thread first: then nothing runs concurrently with
+        // the frees below. Freeing the server sends the goodbyes of
+        // whatever is still published (avahi_server_free flushes them
+        // synchronously).
+        avahi_threaded_poll_stop(poll_);
+        FreeAvahi();
+      }
+    }
+    // Outside the locks: a callback may be waiting in DiscoverNodes.
+    dispatcher_.Stop();
+    return {};
+  }
+
+  std::string InstanceName() const {
+    std::lock_guard poll(poll_mu_);
+    if (poll_ == nullptr) return {};
+    AvahiLock lock(poll_);
+    return group_ != nullptr ? instance_ : std::string();
+  }
+
+ private:
+  enum class RegState { kProbing, kEstablished, kFailed };
+
+  // Avahi's loop lock, held by Avahi's thread while it calls us.
+  class AvahiLock {
+   public:
+    explicit AvahiLock(AvahiThreadedPoll* poll) : poll_(poll) {
+      if (poll_ != nullptr) avahi_threaded_poll_lock(poll_);
+    }
+    ~AvahiLock() {
+      if (poll_ != nullptr) avahi_threaded_poll_unlock(poll_);
+    }
+    AvahiLock(const AvahiLock&) = delete;
+    AvahiLock& operator=(const AvahiLock&) = delete;
+
+   private:
+    AvahiThreadedPoll* poll_;
+  };
+
+  // One resolver per (interface, protocol) the instance is seen on.
+  struct Resolver {
+    Impl* impl = nullptr;
+    std::string instance;
+    AvahiSServiceResolver* handle = nullptr;
+    std::optional<Node> found;  // its last FOUND, if usable
+    bool ipv4 = true;
+    int ifindex = 0;
+  };
+  struct RecheckArg {
+    Impl* impl;
+    std::string instance;
+  };
+  struct Instance {
+    std::map<std::pair<int, int>, std::unique_ptr<Resolver>> resolvers;
+    std::optional<Node> reported;     // what Watch was last told
+    bool gone_by_goodbye = false;     // left at its goodbye; see kGoodbyeRecheckMs
+    AvahiTimeout* recheck = nullptr;  // while set, the instance is kept
+    std::unique_ptr<RecheckArg> recheck_arg;
+  };
+
+  State GetState() const {
+    std::lock_guard lock(state_mu_);
+    return state_;
+  }
+  void SetState(State s) {
+    std::lock_guard lock(state_mu_);
+    state_ = s;
+  }
+
+  // Adds our records to a new entry group and commits it. Avahi's thread or
+  // its lock held.
+  int Publish(AvahiServer* s) {
+    if (group_ == nullptr) {
+      group_ = avahi_s_entry_group_new(s, &Impl::OnGroup, this);
+      if (group_ == nullptr) return avahi_server_errno(s);
+    }
+    std::array<char, AVAHI_DOMAIN_NAME_MAX> instance{};
+    std::array<char, AVAHI_DOMAIN_NAME_MAX> type{};
+    std::array<char, AVAHI_DOMAIN_NAME_MAX> enumeration{};
+    const char* domain = settings_.domain.c_str();
+    if (int rc = avahi_service_name_join(instance.data(), instance.size(), instance_.c_str(),
+                                         settings_.service.c_str(), domain);
+        rc < 0) {
+      return rc;
+    }
+    if (int rc = avahi_service_name_join(type.data(), type.size(), nullptr,
+                                         settings_.service.c_str(), domain);
+        rc < 0) {
+      return rc;
+    }
+    if (int rc = avahi_service_name_join(enumeration.data(), enumeration.size(), nullptr,
+                                         "_services._dns-sd._udp", domain);
+        rc < 0) {
+      return rc;
+    }
+    const uint32_t ttl = settings_.ttl_s;
+    auto add = [&](AvahiRecord* r, AvahiPublishFlags flags) {
+      if (r == nullptr) return static_cast<int>(AVAHI_ERR_NO_MEMORY);
+      int rc = avahi_server_add(s, group_, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, flags, r);
+      avahi_record_unref(r);
+      return rc;
+    };
+    auto ptr = [&](const char* name, const char* target) {
+      AvahiRecord* r = avahi_record_new_full(name, AVAHI_DNS_CLASS_IN, AVAHI_DNS_TYPE_PTR, ttl);
+      if (r != nullptr) r->data.ptr.name = avahi_normalize_name_strdup(target);
+      return r;
+    };
+    // The PTRs are shared records (every instance has one); SRV and TXT are
+    // the instance's own, so they are probed (RFC 6762 §8).
+    int rc = add(ptr(type.data(), instance.data()), static_cast<AvahiPublishFlags>(0));
+    if (rc >= 0) {
+      AvahiRecord* r =
+          avahi_record_new_full(instance.data(), AVAHI_DNS_CLASS_IN, AVAHI_DNS_TYPE_SRV, ttl);
+      if (r != nullptr) {
+        r->data.srv.priority = 0;
+        r->data.srv.weight = 0;
+        r->data.srv.port = static_cast<uint16_t>(settings_.port);
+        r->data.srv.name = avahi_normalize_name_strdup(avahi_server_get_host_name_fqdn(s));
+      }
+      rc = add(r, AVAHI_PUBLISH_UNIQUE);
+    }
+    if (rc >= 0) {
+      AvahiRecord* r =
+          avahi_record_new_full(instance.data(), AVAHI_DNS_CLASS_IN, AVAHI_DNS_TYPE_TXT, ttl);
+      if (r != nullptr) {
+        r->data.txt.string_list = avahi_string_list_new("txtv=0", "lo=1", "la=2", nullptr);
+      }
+      rc = add(r, AVAHI_PUBLISH_UNIQUE);
+    }
+    if (rc >= 0) rc = add(ptr(enumeration.data(), type.data()), static_cast<AvahiPublishFlags>(0));
+    if (rc >= 0) rc = avahi_s_entry_group_commit(group_);
+    if (rc < 0) avahi_s_entry_group_reset(group_);
+    return rc;
+  }
+
+  // Withdraws our instance: its goodbyes go out now.
+  void Withdraw() {
+    AvahiLock lock(poll_);
+    want_published_ = false;
+    if (group_ != nullptr) {
+      avahi_s_entry_group_free(group_);
+      group_ = nullptr;
+      logger_->Info(std::string(kLog) + "withdrawn", {{"instance", instance_}});
+    }
+  }
+
+  // Frees every Avahi object. Avahi's thread is not running (stopped, or
+  // never started).
+  void FreeAvahi() {
+    for (auto& [name, inst] : instances_) {
+      for (auto& [key, r] : inst.resolvers) {
+        if (r->handle != nullptr) avahi_s_service_resolver_free(r->handle);
+      }
+      if (inst.recheck != nullptr) Poll()->timeout_free(inst.recheck);
+    }
+    instances_.clear();
+    reported_.clear();
+    if (republish_ != nullptr) Poll()->timeout_free(republish_);
+    republish_ = nullptr;
+    if (goodbye_watch_ != nullptr) Poll()->watch_free(goodbye_watch_);
+    goodbye_watch_ = nullptr;
+    if (goodbye_fd_ >= 0) ::close(goodbye_fd_);
+    goodbye_fd_ = -1;
+    if (browser_ != nullptr) avahi_s_service_browser_free(browser_);
+    browser_ = nullptr;
+    if (group_ != nullptr) avahi_s_entry_group_free(group_);
+    group_ = nullptr;
+    if (server_ != nullptr) avahi_server_free(server_);
+    server_ = nullptr;
+    avahi_threaded_poll_free(poll_);
+    poll_ = nullptr;
+  }
+
+  const AvahiPoll* Poll() const { return avahi_threaded_poll_get(poll_); }
+
+  // ---- Avahi callbacks (Avahi's thread, its lock held) ----
+
+  static void OnServer(AvahiServer* s, AvahiServerState state, void* userdata) {
+    static_cast<Impl*>(userdata)->ServerState(s, state);
+  }
+
+  void ServerState(AvahiServer* s, AvahiServerState state) {
+    switch (state) {
+      case AVAHI_SERVER_RUNNING:
+        if (want_published_ && (group_ == nullptr || avahi_s_entry_group_is_empty(group_))) {
+          if (int rc = Publish(s); rc < 0) FailRegistration(AvahiError(rc));
+        }
+        break;
+      case AVAHI_SERVER_COLLISION: {
+        // Someone else has our host name: take the next one and publish
+        // again once it is ours (RUNNING above).
+        char* next = avahi_alternative_host_name(avahi_server_get_host_name(s));
+        logger_->Warn(std::string(kLog) + "host name in use; renaming",
+                      {{"host", avahi_server_get_host_name(s)}, {"to", next}});
+        int rc = avahi_server_set_host_name(s, next);
+        avahi_free(next);
+        if (rc < 0) FailRegistration(AvahiError(rc));
+        if (group_ != nullptr) avahi_s_entry_group_reset(group_);
+        break;
+      }
+      case AVAHI_SERVER_REGISTERING:
+        // Avahi starts here; our records are committed alongside its
+        // host-name probing, not after it (a second saved at start).
+        break;
+      case AVAHI_SERVER_FAILURE:
+        logger_->Error(std::string(kLog) + "Avahi failed",
+                       {{"error", AvahiError(avahi_server_errno(s))}});
+        FailRegistration(AvahiError(avahi_server_errno(s)));
+        break;
+      case AVAHI_SERVER_INVALID: break;
+    }
+  }
+
+  static void OnGroup(AvahiServer* s, AvahiSEntryGroup* g, AvahiEntryGroupState state,
+                      void* userdata) {
+    static_cast<Impl*>(userdata)->GroupState(s, g, state);
+  }
+
+  void GroupState(AvahiServer* s, AvahiSEntryGroup* g, AvahiEntryGroupState state) {
+    if (g != group_ && group_ != nullptr) return;
+    switch (state) {
+      case AVAHI_ENTRY_GROUP_ESTABLISHED: {
+        logger_->Info(std::string(kLog) + "published",
+                      {{"instance", instance_},
+                       {"service", settings_.service},
+                       {"host", avahi_server_get_host_name_fqdn(s)},
+                       {"port", std::to_string(settings_.port)}});
+        {
+          std::lock_guard lock(reg_mu_);
+          reg_state_ = RegState::kEstablished;
+        }
+        reg_cv_.notify_all();
+        break;
+      }
+      case AVAHI_ENTRY_GROUP_COLLISION: {
+        // Another node has this instance name (RFC 6762 §9): take the next
+        // one, "name #2", and probe again.
+        char* next = avahi_alternative_service_name(instance_.c_str());
+        logger_->Warn(std::string(kLog) + "instance name in use on the network; renaming",
+                      {{"instance", instance_}, {"to", next}});
+        instance_ = next;
+        avahi_free(next);
+        // Not from inside Avahi's conflict handling, which is still
+        // walking the entries a reset would free: from the loop, at once.
+        if (republish_ == nullptr) {
+          timeval now{};
+          avahi_elapse_time(&now, 0, 0);
+          republish_ = Poll()->timeout_new(Poll(), &now, &Impl::OnRepublish, this);
+        }
+        break;
+      }
+      case AVAHI_ENTRY_GROUP_FAILURE: FailRegistration(AvahiError(avahi_server_errno(s))); break;
+      case AVAHI_ENTRY_GROUP_UNCOMMITED:
+      case AVAHI_ENTRY_GROUP_REGISTERING: break;
+    }
+  }
+
+  static void OnRepublish(AvahiTimeout* /*t*/, void* userdata) {
+    auto* impl = static_cast<Impl*>(userdata);
+    impl->Poll()->timeout_free(impl->republish_);
+    impl->republish_ = nullptr;
+    if (!impl->want_published_ || impl->group_ == nullptr) return;
+    avahi_s_entry_group_reset(impl->group_);
+    if (int rc = impl->Publish(impl->server_); rc < 0) impl->FailRegistration(AvahiError(rc));
+  }
+
+  void FailRegistration(const std::string& why) {
+    logger_->Error(std::string(kLog) + "cannot publish", {{"error", why}});
+    {
+      std::lock_guard lock(reg_mu_);
+      reg_state_ = RegState::kFailed;
+      reg_error_ = why;
+    }
+    reg_cv_.notify_all();
+  }
+
+  static void OnBrowse(AvahiSServiceBrowser* /*b*/, AvahiIfIndex interface, AvahiProtocol protocol,
+                       AvahiBrowserEvent event, const char* name, const char* type,
+                       const char* domain, AvahiLookupResultFlags flags, void* userdata) {
+    static_cast<Impl*>(userdata)->Browse(interface, protocol, event, name, type, domain, flags);
+  }
+
+  void Browse(AvahiIfIndex interface, AvahiProtocol protocol, AvahiBrowserEvent event,
+              const char* name, const char* type, const char* domain,
+              AvahiLookupResultFlags /*flags*/) {
+    switch (event) {
+      case AVAHI_BROWSER_NEW: {
+        // Resolved even when it is our own (flags): a remote node may have
+        // the same name until we rename ourselves, and the browser reports a
+        // name once; the resolver follows it to the remote records.
+        Instance& inst = instances_[name];
+        auto key = std::make_pair(static_cast<int>(interface), static_cast<int>(protocol));
+        if (inst.resolvers.count(key) != 0) return;
+        auto r = std::make_unique<Resolver>();
+        r->impl = this;
+        r->instance = name;
+        r->ifindex = interface;
+        r->ipv4 = protocol == AVAHI_PROTO_INET;
+        r->handle = avahi_s_service_resolver_new(server_, interface, protocol, name, type, domain,
+                                                 protocol, static_cast<AvahiLookupFlags>(0),
+                                                 &Impl::OnResolve, r.get());
+        if (r->handle == nullptr) {
+          logger_->Warn(std::string(kLog) + "cannot resolve",
+                        {{"instance", name}, {"error", AvahiError(avahi_server_errno(server_))}});
+          if (inst.resolvers.empty()) instances_.erase(name);
+          return;
+        }
+        inst.resolvers.emplace(key, std::move(r));
+        break;
+      }
+      case AVAHI_BROWSER_REMOVE: {
+        auto it = instances_.find(name);
+        if (it == instances_.end()) return;
+        auto key = std::make_pair(static_cast<int>(interface), static_cast<int>(protocol));
+        auto r = it->second.resolvers.find(key);
+        if (r == it->second.resolvers.end()) return;
+        avahi_s_service_resolver_free(r->second->handle);
+        it->second.resolvers.erase(r);
+        Update(name);
+        break;
+      }
+      case AVAHI_BROWSER_FAILURE:
+        logger_->Error(std::string(kLog) + "browsing failed",
+                       {{"error", AvahiError(avahi_server_errno(server_))}});
+        break;
+      case AVAHI_BROWSER_ALL_FOR_NOW:
+      case AVAHI_BROWSER_CACHE_EXHAUSTED: break;
+    }
+  }
+
+  static void OnResolve(AvahiSServiceResolver* /*r*/, AvahiIfIndex /*interface*/,
+                        AvahiProtocol /*protocol*/, AvahiResolverEvent event, const char* name,
+                        const char* /*type*/, const char* /*domain*/, const char* /*host*/,
+                        const AvahiAddress* a, uint16_t port, AvahiStringList* /*txt*/,
+                        AvahiLookupResultFlags flags, void* userdata) {
+    auto* r = static_cast<Resolver*>(userdata);
+    r->impl->Resolved(*r, event, name, a, port, flags);
+  }
+
+  void Resolved(Resolver& r, AvahiResolverEvent event, const char* name, const AvahiAddress* a,
+                uint16_t port, AvahiLookupResultFlags flags) {
+    r.found.reset();
+    if (event == AVAHI_RESOLVER_FOUND && a != nullptr && port != 0 && (flags & kOwnRecords) == 0) {
+      if (IsLinkLocalV6(*a)) {
+        logger_->Debug(std::string(kLog) + "skipping a link-local address", {{"instance", name}});
+      } else {
+        std::array<char, AVAHI_ADDRESS_STR_MAX> text{};
+        avahi_address_snprint(text.data(), text.size(), a);
+        Node node{name, text.data(), port};
+        if (!(settings_.self && node.Address() == settings_.self->Address())) r.found = node;
+      }
+    } else if (event == AVAHI_RESOLVER_FAILURE) {
+      logger_->Debug(
+          std::string(kLog) + "instance no longer resolves",
+          {{"instance", r.instance}, {"error", AvahiError(avahi_server_errno(server_))}});
+    }
+    Update(r.instance);
+  }
+
+  // Recomputes what an instance is (its best resolution) and reports the
+  // difference.
+  void Update(const std::string& name) {
+    auto it = instances_.find(name);
+    if (it == instances_.end()) return;
+    Instance& inst = it->second;
+    std::optional<Node> best;
+    int best_rank = 0;
+    if (!inst.gone_by_goodbye) {
+      for (auto& [key, r] : inst.resolvers) {
+        if (!r->found) continue;
+        // IPv4 before IPv6; then the lowest interface index, so that every
+        // node picks the same address when it can.
+        int rank = (r->ipv4 ? 0 : 1 << 30) + r->ifindex;
+        if (!best || rank < best_rank) {
+          best = r->found;
+          best_rank = rank;
+        }
+      }
+    }
+    if (best != inst.reported) {
+      if (inst.reported) Unreport(*inst.reported);
+      if (best) Report(*best);
+      inst.reported = best;
+    }
+    if (inst.resolvers.empty() && inst.recheck == nullptr) instances_.erase(it);
+  }
+
+  // Several instances may resolve to one address (a node seen under its old
+  // and its new name): the address is reported once.
+  void Report(const Node& node) {
+    std::vector<std::string>& names = reported_[node.Address()];
+    names.push_back(node.name);
+    if (names.size() > 1) return;
+    logger_->Info(std::string(kLog) + "node added",
+                  {{"instance", node.name}, {"address", node.Address()}});
+    dispatcher_.Post(Event{Event::Kind::kAdded, node, {}});
+  }
+
+  void Unreport(const Node& node) {
+    auto it = reported_.find(node.Address());
+    if (it == reported_.end()) return;
+    std::vector<std::string>& names = it->second;
+    auto n = std::find(names.begin(), names.end(), node.name);
+    if (n != names.end()) names.erase(n);
+    if (!names.empty()) return;
+    reported_.erase(it);
+    logger_->Info(std::string(kLog) + "node removed",
+                  {{"instance", node.name}, {"address", node.Address()}});
+    dispatcher_.Post(Event{Event::Kind::kRemoved, node, {}});
+  }
+
+  std::vector<Node> ReportedNodes() const {
+    std::vector<Node> out;
+    std::set<std::string> seen;
+    for (const auto& [name, inst] : instances_) {
+      if (inst.reported && seen.insert(inst.reported->Address()).second) {
+        out.push_back(*inst.reported);
+      }
+    }
+    return out;
+  }
+
+  // ---- The goodbye fast path (see the header) ----
+
+  // A second socket on the mDNS group, bound to the group address so that
+  // it never takes a unicast datagram meant for Avahi. Best effort: without
+  // it nodes leave one second later.
+  void OpenGoodbyeSocket() {
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof(yes));
+    sockaddr_in group{};
+    group.sin_family = AF_INET;
+    group.sin_port = htons(kMdnsPort);
+    group.sin_addr.s_addr = htonl(0xe00000fbU);  // 224.0.0.251
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&group), sizeof(group)) < 0) {
+      logger_->Debug(std::string(kLog) + "no goodbye listener",
+                     {{"error", std::error_code(errno, std::generic_category()).message()}});
+      ::close(fd);
+      return;
+    }
+    int joined = 0;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) == 0) {
+      std::set<std::string> done;
+      for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+        if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+        if ((i->ifa_flags & IFF_MULTICAST) == 0 || (i->ifa_flags & IFF_LOOPBACK) != 0) continue;
+        const std::vector<std::string>& allowed = settings_.interfaces;
+        if (!allowed.empty() &&
+            std::find(allowed.begin(), allowed.end(), i->ifa_name) == allowed.end()) {
+          continue;
+        }
+        if (!done.insert(i->ifa_name).second) continue;
+        ip_mreqn req{};
+        req.imr_multiaddr = group.sin_addr;
+        req.imr_ifindex = static_cast<int>(::if_nametoindex(i->ifa_name));
+        if (::setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &req, sizeof(req)) == 0) ++joined;
+      }
+      ::freeifaddrs(list);
+    }
+    goodbye_fd_ = fd;
+    goodbye_watch_ = Poll()->watch_new(Poll(), fd, AVAHI_WATCH_IN, &Impl::OnGoodbyeSocket, this);
+    logger_->Debug(std::string(kLog) + "goodbye listener up",
+                   {{"interfaces", std::to_string(joined)}});
+  }
+
+  static void OnGoodbyeSocket(AvahiWatch* /*w*/, int fd, AvahiWatchEvent /*event*/,
+                              void* userdata) {
+    static_cast<Impl*>(userdata)->ReadGoodbyes(fd);
+  }
+
+  void ReadGoodbyes(int fd) {
+    // One byte more than the largest mDNS message, so that a larger one
+    // reaches the parser too big (and is refused) rather than cut.
+    std::array<uint8_t, mdns_internal::kMaxMessageSize + 1> buffer{};
+    // A bounded batch per wake-up, so that a flood cannot starve Avahi.
+    for (int i = 0; i < 64; ++i) {
+      sockaddr_in from{};
+      socklen_t from_size = sizeof(from);
+      ssize_t n = ::recvfrom(fd, buffer.data(), buffer.size(), 0,
+                             reinterpret_cast<sockaddr*>(&from), &from_size);
+      if (n <= 0) return;
+      // RFC 6762 §6: responses come from port 5353; Avahi drops the rest
+      // too, and so must we, or anyone could send a goodbye from anywhere.
+      if (from.sin_family != AF_INET || ntohs(from.sin_port) != kMdnsPort) continue;
+      Result<mdns_internal::Message> m = mdns_internal::ParseMessage(
+          std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
+      if (!m.ok()) continue;  // malformed: dropped, like Avahi does
+      for (const std::string& label : mdns_internal::Goodbyes(*m, service_labels_)) {
+        Goodbye(label);
+      }
+    }
+  }
+
+  void Goodbye(const std::string& label) {
+    auto it = std::find_if(instances_.begin(), instances_.end(), [&](const auto& entry) {
+      return mdns_internal::SameName({entry.first}, {label});
+    });
+    if (it == instances_.end() || it->second.gone_by_goodbye) return;
+    Instance& inst = it->second;
+    logger_->Debug(std::string(kLog) + "goodbye", {{"instance", it->first}});
+    inst.gone_by_goodbye = true;
+    timeval when{};
+    avahi_elapse_time(&when, kGoodbyeRecheckMs, 0);
+    inst.recheck_arg = std::make_unique<RecheckArg>(RecheckArg{this, it->first});
+    inst.recheck = Poll()->timeout_new(Poll(), &when, &Impl::OnRecheck, inst.recheck_arg.get());
+    Update(it->first);
+  }
+
+  static void OnRecheck(AvahiTimeout* /*t*/, void* userdata) {
+    auto* arg = static_cast<RecheckArg*>(userdata);
+    arg->impl->Recheck(arg->instance);
+  }
+
+  // Avahi's one second is over: whatever it still has is back.
+  void Recheck(const std::string& name) {
+    auto it = instances_.find(name);
+    if (it == instances_.end()) return;
+    Poll()->timeout_free(it->second.recheck);
+    it->second.recheck = nullptr;
+    it->second.gone_by_goodbye = false;
+    Update(name);
+  }
+
+  const std::shared_ptr<Logger> logger_;
+  std::mutex api_mu_;           // serialises the lifecycle calls
+  mutable std::mutex poll_mu_;  // held while poll_ is used outside api_mu_, or freed
+  mutable std::mutex state_mu_;
+  State state_ = State::kNew;  // GUARDED_BY(state_mu_)
+  Settings settings_;          // written by SetConfig only
+  std::vector<std::string> service_labels_;
+
+  // Register's wait for the probing result.
+  std::mutex reg_mu_;
+  std::condition_variable reg_cv_;
+  RegState reg_state_ = RegState::kProbing;  // GUARDED_BY(reg_mu_)
+  std::string reg_error_;                    // GUARDED_BY(reg_mu_)
+  bool closing_ = false;                     // GUARDED_BY(reg_mu_)
+
+  // Avahi's objects and our view of the network: touched on Avahi's thread,
+  // or elsewhere with its lock held (AvahiLock).
+  AvahiThreadedPoll* poll_ = nullptr;
+  AvahiServer* server_ = nullptr;
+  AvahiSServiceBrowser* browser_ = nullptr;
+  AvahiSEntryGroup* group_ = nullptr;
+  bool want_published_ = false;
+  std::string instance_;  // the name we publish now
+  std::map<std::string, Instance> instances_;
+  std::map<std::string, std::vector<std::string>> reported_;  // address -> instances
+  int goodbye_fd_ = -1;
+  AvahiWatch* goodbye_watch_ = nullptr;
+  AvahiTimeout* republish_ = nullptr;  // a rename's new records, to publish
+
+  internal::EventDispatcher dispatcher_;
+};
+
+MdnsProvider::MdnsProvider(std::shared_ptr<Logger> logger)
+    : impl_(std::make_unique<Impl>(std::move(logger))) {}
+MdnsProvider::~MdnsProvider() { Close().IgnoreError(); }
+Status MdnsProvider::SetConfig(const Config& config) { return impl_->SetConfig(config); }
+Status MdnsProvider::Initialize() { return impl_->Initialize(); }
+Status MdnsProvider::Register() { return impl_->Register(); }
+Status MdnsProvider::Deregister() { return impl_->Deregister(); }
+Result<std::vector<Node>> MdnsProvider::DiscoverNodes() { return impl_->DiscoverNodes(); }
+Status MdnsProvider::Watch(WatchCallback callback) { return impl_->Watch(std::move(callback)); }
+Status MdnsProvider::Close() { return impl_->Close(); }
+std::string MdnsProvider::InstanceName() const { return impl_->InstanceName(); }
+
+}  // namespace groupcache::discovery
