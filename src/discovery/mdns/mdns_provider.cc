@@ -833,6 +833,10 @@ class MdnsProvider::Impl {
     int yes = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof(yes));
+    // Only the groups this socket joins, on the interfaces allowed: not
+    // whatever other sockets of the host joined elsewhere (Linux's default).
+    int no = 0;
+    ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &no, sizeof(no));
     sockaddr_in group{};
     group.sin_family = AF_INET;
     group.sin_port = htons(kMdnsPort);
