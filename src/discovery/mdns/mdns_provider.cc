@@ -51,6 +51,12 @@ constexpr uint16_t kMdnsPort = 5353;
 // How long an instance whose goodbye we saw stays out of the ring before we
 // believe Avahi again: past Avahi's own one-second goodbye grace.
 constexpr int kGoodbyeRecheckMs = 1500;
+// How long an instance Avahi reports gone, without a goodbye, may take to be
+// found again before we believe it (see Impl::Verify).
+constexpr int kVerifyMs = 2000;
+// How long after a packet we could not trust Avahi's removals are checked:
+// past Avahi's one-second goodbye grace.
+constexpr int kSuspectMs = 2000;
 
 // Records of this very process: Avahi's core reports them with LOCAL (and
 // resolves their host to 127.0.0.1); never a peer.
@@ -447,6 +453,9 @@ class MdnsProvider::Impl {
     std::optional<Node> found;  // its last FOUND, if usable
     bool ipv4 = true;
     int ifindex = 0;
+    AvahiProtocol protocol = AVAHI_PROTO_UNSPEC;
+    bool browsed = true;             // false once the browser has removed it
+    AvahiTimeout* verify = nullptr;  // set while Avahi's "gone" is being checked
   };
   struct RecheckArg {
     Impl* impl;
@@ -551,6 +560,7 @@ class MdnsProvider::Impl {
   void FreeAvahi() {
     for (auto& [name, inst] : instances_) {
       for (auto& [key, r] : inst.resolvers) {
+        if (r->verify != nullptr) Poll()->timeout_free(r->verify);
         if (r->handle != nullptr) avahi_s_service_resolver_free(r->handle);
       }
       if (inst.recheck != nullptr) Poll()->timeout_free(inst.recheck);
@@ -692,12 +702,16 @@ class MdnsProvider::Impl {
         // name once; the resolver follows it to the remote records.
         Instance& inst = instances_[name];
         auto key = std::make_pair(static_cast<int>(interface), static_cast<int>(protocol));
-        if (inst.resolvers.count(key) != 0) return;
+        if (auto r = inst.resolvers.find(key); r != inst.resolvers.end()) {
+          r->second->browsed = true;  // back while it was being verified
+          return;
+        }
         auto r = std::make_unique<Resolver>();
         r->impl = this;
         r->instance = name;
         r->ifindex = interface;
         r->ipv4 = protocol == AVAHI_PROTO_INET;
+        r->protocol = protocol;
         r->handle = avahi_s_service_resolver_new(server_, interface, protocol, name, type, domain,
                                                  protocol, static_cast<AvahiLookupFlags>(0),
                                                  &Impl::OnResolve, r.get());
@@ -716,8 +730,13 @@ class MdnsProvider::Impl {
         auto key = std::make_pair(static_cast<int>(interface), static_cast<int>(protocol));
         auto r = it->second.resolvers.find(key);
         if (r == it->second.resolvers.end()) return;
-        avahi_s_service_resolver_free(r->second->handle);
-        it->second.resolvers.erase(r);
+        r->second->browsed = false;
+        if (r->second->found && !it->second.gone_by_goodbye && Suspect()) {
+          // Perhaps not a real departure: see Verify.
+          Verify(*r->second);
+          return;
+        }
+        DropResolver(it->second, r);
         Update(name);
         break;
       }
@@ -741,7 +760,12 @@ class MdnsProvider::Impl {
 
   void Resolved(Resolver& r, AvahiResolverEvent event, const char* name, const AvahiAddress* a,
                 uint16_t port, AvahiLookupResultFlags flags) {
+    // A failure is Avahi's verdict after five seconds of asking: gone.
     r.found.reset();
+    if (r.verify != nullptr) {
+      Poll()->timeout_free(r.verify);
+      r.verify = nullptr;
+    }
     if (event == AVAHI_RESOLVER_FOUND && a != nullptr && port != 0 && (flags & kOwnRecords) == 0) {
       if (IsLinkLocalV6(*a)) {
         logger_->Debug(std::string(kLog) + "skipping a link-local address", {{"instance", name}});
@@ -756,7 +780,82 @@ class MdnsProvider::Impl {
           std::string(kLog) + "instance no longer resolves",
           {{"instance", r.instance}, {"error", AvahiError(avahi_server_errno(server_))}});
     }
+    if (!r.found && !r.browsed) {
+      // Gone from the browser and unresolvable: free it, from the loop
+      // rather than inside its own callback.
+      timeval now{};
+      avahi_elapse_time(&now, 0, 0);
+      r.verify = Poll()->timeout_new(Poll(), &now, &Impl::OnVerified, &r);
+    }
     Update(r.instance);
+  }
+
+  // Avahi's browser says an instance is gone, shortly after a packet we
+  // could not trust (see Suspect). Avahi applies a response's records one
+  // by one and keeps those before a malformed part, and takes a goodbye
+  // from anyone, so such a packet can take a live node's PTR away; the
+  // node would then be out until it announces again (seconds: Avahi
+  // rate-limits that). So the node stays while a fresh resolver (from
+  // Avahi's cache if its other records are still there, else by asking the
+  // network) gets kVerifyMs to find it; only then is it gone.
+  void Verify(Resolver& r) {
+    if (r.verify != nullptr) return;
+    logger_->Debug(std::string(kLog) + "checking that an instance is gone",
+                   {{"instance", r.instance}});
+    // The deadline first: a FOUND (even one delivered at once) cancels it.
+    timeval when{};
+    avahi_elapse_time(&when, kVerifyMs, 0);
+    r.verify = Poll()->timeout_new(Poll(), &when, &Impl::OnVerified, &r);
+    AvahiSServiceResolver* old = r.handle;
+    r.handle = avahi_s_service_resolver_new(server_, r.ifindex, r.protocol, r.instance.c_str(),
+                                            settings_.service.c_str(), settings_.domain.c_str(),
+                                            r.protocol, static_cast<AvahiLookupFlags>(0),
+                                            &Impl::OnResolve, &r);
+    if (r.handle == nullptr) {
+      r.handle = old;  // keep the one we had; the deadline still decides
+    } else {
+      avahi_s_service_resolver_free(old);
+    }
+  }
+
+  static void OnVerified(AvahiTimeout* /*t*/, void* userdata) {
+    auto* r = static_cast<Resolver*>(userdata);
+    r->impl->Verified(*r);
+  }
+
+  // Nothing found it again in time: gone.
+  void Verified(Resolver& r) {
+    Poll()->timeout_free(r.verify);
+    r.verify = nullptr;
+    r.found.reset();
+    const std::string name = r.instance;  // r may be freed below
+    auto it = instances_.find(name);
+    if (it == instances_.end()) return;
+    if (!r.browsed) {
+      for (auto i = it->second.resolvers.begin(); i != it->second.resolvers.end(); ++i) {
+        if (i->second.get() == &r) {
+          DropResolver(it->second, i);
+          break;
+        }
+      }
+    }
+    Update(name);
+  }
+
+  // True for a while after the goodbye socket saw a packet from port 5353
+  // that it could not parse, or a goodbye not sent from the instance's own
+  // address: when Avahi then reports a removal, it is checked (Verify).
+  // Otherwise a removal is a goodbye or an expiry, and acted on at once.
+  bool Suspect() const { return std::chrono::steady_clock::now() < suspect_until_; }
+  void MarkSuspect() {
+    suspect_until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSuspectMs);
+  }
+
+  template <typename Iterator>
+  void DropResolver(Instance& inst, Iterator r) {
+    if (r->second->verify != nullptr) Poll()->timeout_free(r->second->verify);
+    avahi_s_service_resolver_free(r->second->handle);
+    inst.resolvers.erase(r);
   }
 
   // Recomputes what an instance is (its best resolution) and reports the
@@ -894,19 +993,35 @@ class MdnsProvider::Impl {
       if (from.sin_family != AF_INET || ntohs(from.sin_port) != kMdnsPort) continue;
       Result<mdns_internal::Message> m = mdns_internal::ParseMessage(
           std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)));
-      if (!m.ok()) continue;  // malformed: dropped, like Avahi does
+      if (!m.ok()) {
+        MarkSuspect();  // dropped; but Avahi may have used part of it
+        continue;
+      }
+      std::array<char, INET_ADDRSTRLEN> source{};
+      ::inet_ntop(AF_INET, &from.sin_addr, source.data(), source.size());
       for (const std::string& label : mdns_internal::Goodbyes(*m, service_labels_)) {
-        Goodbye(label);
+        Goodbye(label, source.data());
       }
     }
   }
 
-  void Goodbye(const std::string& label) {
+  // A goodbye counts only from the instance's own address: one from
+  // anywhere else is left to Avahi (and Verify).
+  void Goodbye(const std::string& label, const std::string& source) {
     auto it = std::find_if(instances_.begin(), instances_.end(), [&](const auto& entry) {
       return mdns_internal::SameName({entry.first}, {label});
     });
     if (it == instances_.end() || it->second.gone_by_goodbye) return;
     Instance& inst = it->second;
+    bool from_itself = std::any_of(
+        inst.resolvers.begin(), inst.resolvers.end(),
+        [&](const auto& r) { return r.second->found && r.second->found->host == source; });
+    if (!from_itself) {
+      MarkSuspect();
+      logger_->Debug(std::string(kLog) + "goodbye not from the instance's address; ignored",
+                     {{"instance", it->first}, {"from", source}});
+      return;
+    }
     logger_->Debug(std::string(kLog) + "goodbye", {{"instance", it->first}});
     inst.gone_by_goodbye = true;
     timeval when{};
@@ -958,7 +1073,8 @@ class MdnsProvider::Impl {
   std::map<std::string, std::vector<std::string>> reported_;  // address -> instances
   int goodbye_fd_ = -1;
   AvahiWatch* goodbye_watch_ = nullptr;
-  AvahiTimeout* republish_ = nullptr;  // a rename's new records, to publish
+  AvahiTimeout* republish_ = nullptr;                    // a rename's new records, to publish
+  std::chrono::steady_clock::time_point suspect_until_;  // see Suspect
 
   internal::EventDispatcher dispatcher_;
 };
