@@ -32,7 +32,7 @@ Cache::Shard& Cache::ShardFor(const HashedKey& key) {
   return shards_[(key.hash >> 56) & (shard_count_ - 1)];
 }
 
-bool Cache::Lookup(std::string_view k, ByteView* out) {
+bool Cache::Lookup(std::string_view k, ByteView* out, CacheType* which) {
   const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   std::lock_guard lock(s.mu);
@@ -41,6 +41,7 @@ bool Cache::Lookup(std::string_view k, ByteView* out) {
   if (const ByteView* v = s.main.Get(key)) {
     ++s.main_counters.hits;
     *out = *v;
+    if (which != nullptr) *which = CacheType::kMain;
     return true;
   }
   // A miss may have dropped an expired entry; only then is the total
@@ -54,6 +55,7 @@ bool Cache::Lookup(std::string_view k, ByteView* out) {
   if (v != nullptr) {
     ++s.hot_counters.hits;
     *out = *v;
+    if (which != nullptr) *which = CacheType::kHot;
     return true;
   }
   return false;

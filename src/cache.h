@@ -51,8 +51,9 @@ class Cache {
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
 
-  // Main first, then hot. Counts gets/hits on each cache consulted.
-  bool Lookup(std::string_view key, ByteView* out);
+  // Main first, then hot. Counts gets/hits on each cache consulted. On a
+  // hit, *which (if given) tells which cache had it.
+  bool Lookup(std::string_view key, ByteView* out, CacheType* which = nullptr);
 
   // Inserts into `which` and evicts to respect the budget.
   void Add(CacheType which, std::string_view key, const ByteView& value);

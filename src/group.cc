@@ -186,6 +186,35 @@ void Group::GetForPeerAsync(const Context& ctx, std::string_view key, const Loca
     done(value);
     return;
   }
+  LoadAsync(ctx, key, run_local, std::move(done));
+}
+
+std::string_view Group::SourceName(Source source) {
+  switch (source) {
+    case Source::kHit: return "hit";
+    case Source::kHot: return "hot";
+    case Source::kPeer: return "peer";
+    case Source::kLoad: return "load";
+  }
+  return "load";
+}
+
+void Group::GetAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
+                     std::function<void(const Result<ByteView>&, Source)> done) {
+  ByteView value;
+  CacheType which = CacheType::kMain;
+  if (cache_->Lookup(key, &value, &which)) {
+    done(value, which == CacheType::kMain ? Source::kHit : Source::kHot);
+    return;
+  }
+  std::shared_ptr<PeerPicker> picker = peers_->Get();
+  Source source = picker && picker->PickPeer(key) != nullptr ? Source::kPeer : Source::kLoad;
+  LoadAsync(ctx, key, run_local,
+            [done = std::move(done), source](const Result<ByteView>& v) { done(v, source); });
+}
+
+void Group::LoadAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
+                      std::function<void(const Result<ByteView>&)> done) {
   Bump(counters_->loads);
   using Finisher = internal::SingleFlight<ByteView>::Finisher;
   // The same steps as Load, with the waits turned into callbacks; each step

@@ -141,6 +141,24 @@ class Group : public std::enable_shared_from_this<Group> {
   using LocalRunner = std::function<bool(std::function<void()> job)>;
   void GetForPeerAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
                        std::function<void(const Result<ByteView>&)> done);
+
+  // Where a GetAsync found its value.
+  enum class Source {
+    kHit,   // this process's main cache
+    kHot,   // this process's hot cache (a mirror of another peer's key)
+    kPeer,  // fetched from the key's owner (by this call or one it joined)
+    kLoad,  // this process's getter (it owns the key, or the owner failed)
+  };
+  // "hit", "hot", "peer", "load".
+  static std::string_view SourceName(Source source);
+  // The non-blocking Get, for a transport serving application clients (an
+  // HTTP API): like GetForPeerAsync, but counted as a Get of this process
+  // (not a server request), and `done` is also told where the value came
+  // from. A load counts as kPeer when the key's owner is another peer
+  // (even if the fetch failed and this process loaded it instead), else
+  // kLoad.
+  void GetAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
+                std::function<void(const Result<ByteView>&, Source)> done);
   // A peer sent a value: store it in the main cache.
   void SetFromPeer(std::string_view key, const ByteView& value);
   // A peer asked to forget `key`: drop it from both caches.
@@ -156,6 +174,9 @@ class Group : public std::enable_shared_from_this<Group> {
   // the cache (true, with *cached), else the owner in *owner (null: load
   // here).
   bool LeadLoad(std::string_view key, ByteView* cached, std::shared_ptr<PeerClient>* owner);
+  // The load part of GetForPeerAsync / GetAsync, after their cache miss.
+  void LoadAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
+                 std::function<void(const Result<ByteView>&)> done);
   // What a load does with a peer's answer: the value (mirrored in the hot
   // cache), the owner's own error, or nullopt when the group must load
   // locally instead.

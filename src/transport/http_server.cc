@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "api_handler.h"
 #include "escape.h"
 #include "groupcache/http_pool.h"
 #include "groupcache/ring_peer_picker.h"
@@ -41,6 +42,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using internal::ApiHandler;
 using internal::PeerHandler;
 using internal::PeerReply;
 
@@ -164,6 +166,7 @@ class HttpPool::Impl {
         logger_(options_.logger ? options_.logger : registry->logger()),
         self_(std::move(self)),
         handler_(registry, options_, logger_.get()),
+        api_(registry, options_),
         clients_(options_),
         picker_(std::make_shared<RingPeerPicker>(self_, options_.ring, clients_.Factory())),
         body_budget_(options_.max_body_bytes_in_flight),
@@ -247,6 +250,7 @@ class HttpPool::Impl {
   const std::shared_ptr<Logger> logger_;
   const std::string self_;
   PeerHandler handler_;
+  ApiHandler api_;
   internal::ClientIo clients_;
   // Shared with the registries it is given to: it outlives the pool, and
   // its clients then fail with Unavailable.
@@ -511,12 +515,15 @@ class HttpPool::Impl {
           // handlers hop to a worker and back.
           std::function<PeerReply()> job;
           std::optional<PeerHandler::Pending> miss;
-          std::optional<PeerReply> quick = Prepare(parser.get(), &job, &miss);
+          std::optional<ApiHandler::Pending> api_miss;
+          std::optional<PeerReply> quick = Prepare(parser.get(), &job, &miss, &api_miss);
           body_share.Reset();  // the body was consumed or copied
           if (quick) {
             reply = std::move(*quick);
           } else if (miss) {
             reply = co_await Load(*miss);
+          } else if (api_miss) {
+            reply = co_await LoadForClient(*api_miss);
           } else {
             reply = co_await RunOnWorker(job);
           }
@@ -534,10 +541,14 @@ class HttpPool::Impl {
       internal::GetResponseFrame frame;  // empty unless a value is sent
       std::string_view body = reply.body;
       if (reply.value) {
-        frame = internal::FrameGetResponse(*reply.value);
+        if (!reply.raw_value) frame = internal::FrameGetResponse(*reply.value);
         body = reply.value->view();
       }
       WriteHead(reply, frame.Size(body.size()), close, http10, &head);
+      if (reply.head_only) {
+        body = {};
+        frame = {};
+      }
       head.append(frame.prefix.data(), frame.prefix_size);
       std::array<asio::const_buffer, 3> out = {
           asio::buffer(head), asio::buffer(body),
@@ -564,10 +575,13 @@ class HttpPool::Impl {
       *head += type;
       *head += "\r\n";
     }
-    if (reply.status == 405) *head += "Allow: GET, PUT, DELETE\r\n";
-    *head += "Content-Length: ";
-    AppendNumber(body_size, head);
-    *head += "\r\n";
+    if (reply.status == 405 && reply.headers.empty()) *head += "Allow: GET, PUT, DELETE\r\n";
+    *head += reply.headers;
+    if (reply.status != 204) {  // RFC 9110 §8.6: never on a 204
+      *head += "Content-Length: ";
+      AppendNumber(body_size, head);
+      *head += "\r\n";
+    }
     if (close) {
       *head += "Connection: close\r\n";
     } else if (http10) {
@@ -590,10 +604,19 @@ class HttpPool::Impl {
   // that missed in *miss, or in *job a handler to run on a worker.
   std::optional<PeerReply> Prepare(const http::request<http::string_body>& request,
                                    std::function<PeerReply()>* job,
-                                   std::optional<PeerHandler::Pending>* miss) {
+                                   std::optional<PeerHandler::Pending>* miss,
+                                   std::optional<ApiHandler::Pending>* api_miss) {
     std::string_view target = request.target();
-    std::string_view path = target.substr(0, target.find('?'));
+    size_t q = target.find('?');
+    std::string_view path = target.substr(0, q);
     std::string_view method = request.method_string();
+    if (path.substr(0, ApiHandler::kPrefix.size()) == ApiHandler::kPrefix) {
+      std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+      std::optional<PeerReply> reply =
+          api_.Handle(method, path, query, request.body(), &api_miss->emplace(), job);
+      if (reply || *job) api_miss->reset();
+      return reply;
+    }
     if (path.substr(0, options_.base_path.size()) == options_.base_path) {
       // On the caller's stack: neither a hit nor a miss allocates for it.
       std::optional<PeerReply> reply =
@@ -611,9 +634,7 @@ class HttpPool::Impl {
       auto req = std::make_shared<HttpRequest>();
       req->method = std::string(method);
       req->path = std::string(path);
-      if (size_t q = target.find('?'); q != std::string_view::npos) {
-        req->query = std::string(target.substr(q + 1));
-      }
+      if (q != std::string_view::npos) req->query = std::string(target.substr(q + 1));
       req->body = request.body();
       *job = [handler = std::move(handler), req] {
         HttpResponse r = handler(*req);
@@ -721,6 +742,25 @@ class HttpPool::Impl {
     co_return PeerHandler::Error(503, "timed out after " +
                                           std::to_string(options_.request_timeout.count()) +
                                           " ms waiting for the load of '" + pending.key + "'");
+  }
+
+  // A client API GET/HEAD that missed: as Load, with the request's own
+  // timeout (?timeout=, else request_timeout), and a 504 when it passes.
+  asio::awaitable<PeerReply> LoadForClient(const ApiHandler::Pending& pending) {
+    constexpr auto kMargin = std::chrono::milliseconds(100);
+    CancelSource cancel;
+    Context ctx = cancel.context().WithTimeout(pending.timeout);
+    std::optional<PeerReply> reply = co_await AwaitReply(
+        [&](const std::function<void(PeerReply)>& done) {
+          ApiHandler::LoadAsync(ctx, pending, run_local_, done);
+        },
+        pending.timeout + kMargin);
+    if (reply) co_return std::move(*reply);
+    cancel.Cancel();
+    co_return ApiHandler::ReplyFor(
+        DeadlineExceededError("timed out after " + std::to_string(pending.timeout.count()) +
+                              " ms waiting for the load of '" + pending.key + "'"),
+        Group::Source::kLoad, pending.head);
   }
 
   internal::ConnectionTable connections_;

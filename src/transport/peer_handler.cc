@@ -50,6 +50,7 @@ GetResponseFrame FrameGetResponse(const ByteView& value) {
 }
 
 size_t PeerReply::size() const {
+  if (value && raw_value) return value->size();
   return value ? FrameGetResponse(*value).Size(value->size()) : body.size();
 }
 

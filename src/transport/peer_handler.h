@@ -48,6 +48,12 @@ struct PeerReply {
   // around its bytes, and `body` is empty.
   std::optional<ByteView> value;
   std::string owned_content_type;
+  // Further header lines ("Name: value\r\n" each), for the client API.
+  std::string headers = {};
+  // The client API's: `value` goes out as it is, not as a GetResponse.
+  bool raw_value = false;
+  // A HEAD: the head says the body's length, but no body is sent.
+  bool head_only = false;
 
   std::string_view type() const {
     return owned_content_type.empty() ? content_type : owned_content_type;

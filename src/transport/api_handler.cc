@@ -1,0 +1,186 @@
+#include "api_handler.h"
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+#include <utility>
+
+#include "escape.h"
+
+namespace groupcache::internal {
+
+namespace {
+
+constexpr std::string_view kText = "text/plain; charset=utf-8";
+// The longest ?timeout= honoured: a client cannot park a request forever.
+constexpr std::chrono::minutes kMaxTimeout(5);
+
+PeerReply Error(int status, std::string message) {
+  PeerReply r = PeerHandler::Error(status, std::move(message));
+  if (status == 405) r.headers = "Allow: GET, HEAD, PUT, DELETE\r\n";
+  return r;
+}
+
+// The value of `name` in a raw query string ("a=1&b=2"), percent-decoded;
+// nullopt if absent or undecodable.
+std::optional<std::string> QueryValue(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return PercentDecode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+// RFC 7231 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
+std::string HttpDate(Time t) {
+  std::time_t secs = WallClock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char out[40];
+  size_t n = std::strftime(out, sizeof(out), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return std::string(out, n);
+}
+
+}  // namespace
+
+ApiHandler::ApiHandler(Registry* registry, const HttpPoolOptions& options)
+    : registry_(registry),
+      max_key_bytes_(options.max_key_bytes),
+      default_timeout_(
+          std::chrono::duration_cast<std::chrono::milliseconds>(options.request_timeout)) {}
+
+std::optional<std::chrono::milliseconds> ApiHandler::ParseDuration(std::string_view text) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end == text.data() || n < 0) return std::nullopt;
+  std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
+  int64_t ms = 0;
+  if (unit == "ms") {
+    ms = n;
+  } else if (unit == "s") {
+    ms = n * 1000;
+  } else if (unit == "m") {
+    ms = n * 60 * 1000;
+  } else if (unit == "h") {
+    ms = n * 3600 * 1000;
+  } else {
+    return std::nullopt;
+  }
+  if (n > int64_t{1} << 40) return std::nullopt;  // no overflow above
+  return std::chrono::milliseconds(ms);
+}
+
+std::optional<PeerReply> ApiHandler::Handle(std::string_view method, std::string_view path,
+                                            std::string_view query, const std::string& body,
+                                            Pending* pending,
+                                            std::function<PeerReply()>* job) const {
+  const bool head = method == "HEAD";
+  if (method != "GET" && !head && method != "PUT" && method != "DELETE") {
+    return Error(405, "method not allowed: " + std::string(method));
+  }
+  std::optional<std::string> decoded = PercentDecode(path);
+  if (!decoded || decoded->compare(0, kPrefix.size(), kPrefix) != 0) {
+    return Error(400, "bad request path");
+  }
+  // {group}/keys/{key}: group names hold no '/' (Registry refuses them).
+  std::string_view rest = std::string_view(*decoded).substr(kPrefix.size());
+  size_t slash = rest.find('/');
+  constexpr std::string_view kKeys = "/keys/";
+  if (slash == std::string_view::npos || rest.substr(slash, kKeys.size()) != kKeys) {
+    return Error(400, "bad request path: want /api/v1/groups/{group}/keys/{key}");
+  }
+  std::string_view group_name = rest.substr(0, slash);
+  std::string_view key = rest.substr(slash + kKeys.size());
+  if (key.empty()) return Error(400, "empty key");
+  if (key.size() > max_key_bytes_) {
+    return Error(414, "key of " + std::to_string(key.size()) + " bytes is over the limit of " +
+                          std::to_string(max_key_bytes_));
+  }
+  std::shared_ptr<Group> group = registry_->GetGroup(group_name);
+  if (group == nullptr) return Error(404, "no such group: " + std::string(group_name));
+
+  std::chrono::milliseconds timeout = default_timeout_;
+  if (std::optional<std::string> t = QueryValue(query, "timeout")) {
+    std::optional<std::chrono::milliseconds> d = ParseDuration(*t);
+    if (!d || d->count() == 0) return Error(400, "bad timeout '" + *t + "' (want e.g. 2s)");
+    timeout = std::min<std::chrono::milliseconds>(*d, kMaxTimeout);
+  }
+
+  if (method == "PUT") {
+    Time expire = kNoExpiry;
+    if (std::optional<std::string> t = QueryValue(query, "ttl")) {
+      std::optional<std::chrono::milliseconds> d = ParseDuration(*t);
+      if (!d || d->count() == 0) return Error(400, "bad ttl '" + *t + "' (want e.g. 30s)");
+      expire = WallClock::now() + *d;
+    }
+    *job = [group, key = std::string(key), value = body, expire, timeout] {
+      Status s = group->Set(Context::Background().WithTimeout(timeout), key, value, expire,
+                            /*hot_cache=*/true);
+      if (!s.ok())
+        return Error(s.code() == StatusCode::kDeadlineExceeded ? 504 : 502,
+                     "set failed: " + s.ToString());
+      return PeerReply{204, {}, "", std::nullopt, {}};
+    };
+    return std::nullopt;
+  }
+  if (method == "DELETE") {
+    *job = [group, key = std::string(key), timeout] {
+      Status s = group->Remove(Context::Background().WithTimeout(timeout), key);
+      if (!s.ok())
+        return Error(s.code() == StatusCode::kDeadlineExceeded ? 504 : 502,
+                     "remove failed: " + s.ToString());
+      return PeerReply{204, {}, "", std::nullopt, {}};
+    };
+    return std::nullopt;
+  }
+  pending->group = std::move(group);
+  pending->key = std::string(key);
+  pending->head = head;
+  pending->timeout = timeout;
+  return std::nullopt;
+}
+
+void ApiHandler::LoadAsync(const Context& ctx, const Pending& pending,
+                           const Group::LocalRunner& run_local,
+                           std::function<void(PeerReply)> done) {
+  pending.group->GetAsync(ctx, pending.key, run_local,
+                          [done = std::move(done), head = pending.head](
+                              const Result<ByteView>& value, Group::Source source) {
+                            done(ReplyFor(value, source, head));
+                          });
+}
+
+PeerReply ApiHandler::ReplyFor(const Result<ByteView>& value, Group::Source source, bool head) {
+  std::string source_header =
+      "X-Groupcache-Source: " + std::string(Group::SourceName(source)) + "\r\n";
+  if (!value.ok()) {
+    const Status& s = value.status();
+    int status = 502;
+    if (s.code() == StatusCode::kNotFound) status = 404;
+    if (s.code() == StatusCode::kInvalidArgument) status = 400;
+    if (s.code() == StatusCode::kDeadlineExceeded) status = 504;
+    PeerReply r = Error(status, s.ToString());
+    r.headers += source_header;
+    r.head_only = head;
+    return r;
+  }
+  PeerReply r{200, "application/octet-stream", {}, *value, {}};
+  r.raw_value = true;
+  r.head_only = head;
+  r.headers = std::move(source_header);
+  if (value->has_expiry()) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::seconds>(value->expire() - WallClock::now());
+    r.headers += "Cache-Control: max-age=" + std::to_string(std::max<int64_t>(0, left.count())) +
+                 "\r\nExpires: " + HttpDate(value->expire()) + "\r\n";
+  }
+  return r;
+}
+
+}  // namespace groupcache::internal

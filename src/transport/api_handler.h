@@ -1,0 +1,86 @@
+// ApiHandler: the client API, for applications in any language, beside the
+// peer protocol on the same server. Without any I/O, like PeerHandler.
+//
+//   GET    /api/v1/groups/{group}/keys/{key}[?timeout=2s]
+//          the value's raw bytes, read through the group (caches, owner,
+//          one load cluster-wide). 200 application/octet-stream, with
+//          X-Groupcache-Source: hit|hot|peer|load and, for a value that
+//          expires, Cache-Control: max-age and Expires. 404 when the
+//          loader has no value, 400 when it refuses the key, 504 at the
+//          deadline (`timeout`, default the server's request_timeout), 502
+//          for any other failure (the origin's, or a peer's).
+//   HEAD   the same without the body.
+//   PUT    body = value [?ttl=30s]: a cluster-wide Set (the owner's main
+//          cache, this node's hot cache); 204 once done.
+//   DELETE a cluster-wide Remove (the owner, then every peer); 204 once
+//          done, or 502 naming each peer that failed.
+// The key is the rest of the path after /keys/, percent-decoded (it may
+// hold '/'); the peer protocol's limits apply: 414 for a key over
+// max_key_bytes, 413 for a body over max_body_bytes (the server checks it);
+// 404 for an unknown group, 405 for another method, 400 for a malformed
+// path or query. Errors are plain text, one line.
+//
+// Handle() answers what needs no waiting (errors, cache hits); a GET or
+// HEAD that misses comes back as a Pending load for LoadAsync(), and PUT /
+// DELETE as a job that may block (a worker's). Thread-safe.
+
+#ifndef GROUPCACHE_SRC_TRANSPORT_API_HANDLER_H_
+#define GROUPCACHE_SRC_TRANSPORT_API_HANDLER_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "groupcache/context.h"
+#include "groupcache/http_pool.h"
+#include "groupcache/logger.h"
+#include "groupcache/registry.h"
+#include "peer_handler.h"
+
+namespace groupcache::internal {
+
+class ApiHandler {
+ public:
+  static constexpr std::string_view kPrefix = "/api/v1/groups/";
+
+  struct Pending {
+    std::shared_ptr<Group> group;
+    std::string key;
+    bool head = false;
+    std::chrono::milliseconds timeout{0};
+  };
+
+  // `registry` must outlive the handler.
+  ApiHandler(Registry* registry, const HttpPoolOptions& options);
+
+  // `path` is the raw request path (escaped, without the query), starting
+  // with kPrefix; `query` the raw query without '?'. Returns the reply, or
+  // nullopt with *pending set (a GET/HEAD that missed) or *job set (PUT,
+  // DELETE: run it on a thread that may block).
+  std::optional<PeerReply> Handle(std::string_view method, std::string_view path,
+                                  std::string_view query, const std::string& body, Pending* pending,
+                                  std::function<PeerReply()>* job) const;
+
+  // Loads a Pending GET without blocking: `done` gets the reply once, from
+  // any thread.
+  static void LoadAsync(const Context& ctx, const Pending& pending,
+                        const Group::LocalRunner& run_local, std::function<void(PeerReply)> done);
+
+  // The reply to a GET/HEAD whose value (or error) is `value`.
+  static PeerReply ReplyFor(const Result<ByteView>& value, Group::Source source, bool head);
+
+  // "2s", "500ms", "1m", "1h" (a whole number and a unit); nullopt if not.
+  static std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
+
+ private:
+  Registry* registry_;
+  const size_t max_key_bytes_;
+  const std::chrono::milliseconds default_timeout_;
+};
+
+}  // namespace groupcache::internal
+
+#endif  // GROUPCACHE_SRC_TRANSPORT_API_HANDLER_H_

@@ -1,0 +1,172 @@
+// The client API's requests and replies, without a server: routing,
+// limits, status codes, headers, and the source of each value.
+
+#include "api_handler.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace groupcache::internal {
+namespace {
+
+class ApiHandlerTest : public ::testing::Test {
+ protected:
+  ApiHandlerTest() {
+    options_.max_key_bytes = 16;
+    group_ = *registry_.NewGroup(
+        "g", 1 << 20, [this](const Context&, std::string_view key, Sink& dest) -> Status {
+          ++loads_[std::string(key)];
+          if (key == "missing") return NotFoundError("no value for missing");
+          if (key == "refused") return InvalidArgumentError("refused key");
+          if (key == "broken") return UnavailableError("origin said 500");
+          if (key == "expiring") {
+            return dest.SetView(ByteView("soon", WallClock::now() + std::chrono::seconds(30)));
+          }
+          return dest.SetString("value of " + std::string(key));
+        });
+  }
+
+  struct Outcome {
+    std::optional<PeerReply> reply;
+    ApiHandler::Pending pending;
+    std::function<PeerReply()> job;
+  };
+  Outcome Handle(std::string_view method, std::string_view path, std::string_view query = "",
+                 const std::string& body = "") {
+    ApiHandler handler(&registry_, options_);
+    Outcome out;
+    out.reply = handler.Handle(method, path, query, body, &out.pending, &out.job);
+    return out;
+  }
+  // Runs a GET that missed to its reply (the getter runs inline).
+  PeerReply Load(const ApiHandler::Pending& pending) {
+    std::optional<PeerReply> reply;
+    ApiHandler::LoadAsync(
+        Context::Background(), pending,
+        [](const std::function<void()>& job) {
+          job();
+          return true;
+        },
+        [&](PeerReply r) { reply = std::move(r); });
+    EXPECT_TRUE(reply.has_value());
+    return reply.value_or(PeerReply{});
+  }
+
+  HttpPoolOptions options_;
+  Registry registry_;
+  std::shared_ptr<Group> group_;
+  std::map<std::string, int> loads_;
+};
+
+TEST_F(ApiHandlerTest, AGetLoadsOnceThenHitsWithItsSourceAndRawBytes) {
+  Outcome first = Handle("GET", "/api/v1/groups/g/keys/a%2Fb%20c");
+  ASSERT_FALSE(first.reply);
+  ASSERT_FALSE(first.job);
+  EXPECT_EQ(first.pending.key, "a/b c");  // percent-decoded, '/' kept
+  PeerReply loaded = Load(first.pending);
+  EXPECT_EQ(loaded.status, 200);
+  EXPECT_TRUE(loaded.raw_value);
+  EXPECT_EQ(loaded.type(), "application/octet-stream");
+  ASSERT_TRUE(loaded.value);
+  EXPECT_EQ(loaded.value->view(), "value of a/b c");
+  EXPECT_EQ(loaded.size(), loaded.value->size());  // no protobuf frame
+  EXPECT_NE(loaded.headers.find("X-Groupcache-Source: load\r\n"), std::string::npos);
+  EXPECT_EQ(loaded.headers.find("Cache-Control"), std::string::npos);  // never expires
+
+  Outcome second = Handle("GET", "/api/v1/groups/g/keys/a%2Fb%20c");
+  PeerReply hit = Load(second.pending);
+  EXPECT_NE(hit.headers.find("X-Groupcache-Source: hit\r\n"), std::string::npos);
+  EXPECT_EQ(loads_["a/b c"], 1);
+}
+
+TEST_F(ApiHandlerTest, HeadHasTheHeadersButNoBody) {
+  Outcome o = Handle("HEAD", "/api/v1/groups/g/keys/k");
+  PeerReply r = Load(o.pending);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.head_only);
+  EXPECT_EQ(r.size(), std::string("value of k").size());  // Content-Length of the GET
+}
+
+TEST_F(ApiHandlerTest, AnExpiringValueCarriesMaxAgeAndExpires) {
+  Outcome o = Handle("GET", "/api/v1/groups/g/keys/expiring");
+  PeerReply r = Load(o.pending);
+  EXPECT_NE(r.headers.find("Cache-Control: max-age=29\r\n"), std::string::npos) << r.headers;
+  EXPECT_NE(r.headers.find("Expires: "), std::string::npos);
+  EXPECT_NE(r.headers.find(" GMT\r\n"), std::string::npos);
+}
+
+TEST_F(ApiHandlerTest, LoaderErrorsBecomeHttpStatuses) {
+  EXPECT_EQ(Load(Handle("GET", "/api/v1/groups/g/keys/missing").pending).status, 404);
+  EXPECT_EQ(Load(Handle("GET", "/api/v1/groups/g/keys/refused").pending).status, 400);
+  PeerReply broken = Load(Handle("GET", "/api/v1/groups/g/keys/broken").pending);
+  EXPECT_EQ(broken.status, 502);
+  EXPECT_NE(broken.body.find("origin said 500"), std::string::npos);
+  EXPECT_NE(broken.headers.find("X-Groupcache-Source: load"), std::string::npos);
+  PeerReply late = ApiHandler::ReplyFor(DeadlineExceededError("late"), Group::Source::kPeer, false);
+  EXPECT_EQ(late.status, 504);
+}
+
+TEST_F(ApiHandlerTest, BadRequestsAreRefusedWithClearStatuses) {
+  struct Case {
+    std::string method, path, query;
+    int status;
+  } cases[] = {
+      {"POST", "/api/v1/groups/g/keys/k", "", 405},
+      {"GET", "/api/v1/groups/g/k", "", 400},
+      {"GET", "/api/v1/groups/g/keys/", "", 400},
+      {"GET", "/api/v1/groups/g/keys/%zz", "", 400},
+      {"GET", "/api/v1/groups/nope/keys/k", "", 404},
+      {"GET", "/api/v1/groups/g/keys/" + std::string(17, 'k'), "", 414},
+      {"GET", "/api/v1/groups/g/keys/k", "timeout=soon", 400},
+      {"GET", "/api/v1/groups/g/keys/k", "timeout=0s", 400},
+      {"PUT", "/api/v1/groups/g/keys/k", "ttl=-1s", 400},
+  };
+  for (const Case& c : cases) {
+    Outcome o = Handle(c.method, c.path, c.query);
+    ASSERT_TRUE(o.reply) << c.method << " " << c.path << "?" << c.query;
+    EXPECT_EQ(o.reply->status, c.status) << c.method << " " << c.path << "?" << c.query;
+  }
+  EXPECT_NE(Handle("POST", "/api/v1/groups/g/keys/k").reply->headers.find("Allow: GET, HEAD"),
+            std::string::npos);
+  EXPECT_TRUE(loads_.empty());
+}
+
+TEST_F(ApiHandlerTest, TheTimeoutQueryIsTheLoadsDeadline) {
+  Outcome o = Handle("GET", "/api/v1/groups/g/keys/k", "x=1&timeout=250ms");
+  EXPECT_EQ(o.pending.timeout, std::chrono::milliseconds(250));
+  Outcome dflt = Handle("GET", "/api/v1/groups/g/keys/k");
+  EXPECT_EQ(dflt.pending.timeout,
+            std::chrono::duration_cast<std::chrono::milliseconds>(options_.request_timeout));
+  EXPECT_EQ(ApiHandler::ParseDuration("2s"), std::chrono::milliseconds(2000));
+  EXPECT_EQ(ApiHandler::ParseDuration("1m"), std::chrono::milliseconds(60000));
+  EXPECT_FALSE(ApiHandler::ParseDuration("2"));
+  EXPECT_FALSE(ApiHandler::ParseDuration("s"));
+  EXPECT_FALSE(ApiHandler::ParseDuration("99999999999999h"));
+}
+
+TEST_F(ApiHandlerTest, PutSetsWithItsTtlAndDeleteRemoves) {
+  Outcome put = Handle("PUT", "/api/v1/groups/g/keys/k", "ttl=30s", "new value");
+  ASSERT_FALSE(put.reply);
+  ASSERT_TRUE(put.job);
+  EXPECT_EQ(put.job().status, 204);
+  PeerReply got = Load(Handle("GET", "/api/v1/groups/g/keys/k").pending);
+  ASSERT_TRUE(got.value);
+  EXPECT_EQ(got.value->view(), "new value");
+  EXPECT_NE(got.headers.find("Cache-Control: max-age="), std::string::npos);
+  EXPECT_EQ(loads_.count("k"), 0u);  // the PUT's value, not a load
+
+  Outcome del = Handle("DELETE", "/api/v1/groups/g/keys/k");
+  ASSERT_TRUE(del.job);
+  EXPECT_EQ(del.job().status, 204);
+  PeerReply reloaded = Load(Handle("GET", "/api/v1/groups/g/keys/k").pending);
+  EXPECT_EQ(reloaded.value->view(), "value of k");
+  EXPECT_EQ(loads_["k"], 1);
+}
+
+}  // namespace
+}  // namespace groupcache::internal
