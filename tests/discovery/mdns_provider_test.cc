@@ -224,6 +224,40 @@ TEST(MdnsProviderTest, TheSecondNodeWithANameTakenRenamesItself) {
   EXPECT_TRUE(b.Close().ok());
 }
 
+// Two stacks on one address (two nodes on one host, or a node beside an
+// avahi-daemon) must not fight over it: each publishes its own host name
+// for the address, without the reverse-lookup record they would share.
+TEST(MdnsProviderTest, TwoNodesOnOneAddressAreBothPublishedAndStay) {
+  SKIP_WITHOUT_NAMESPACE();
+  Seen seen_b;
+  MdnsProvider a1;
+  MdnsProvider a2;
+  MdnsProvider b;
+  ASSERT_TRUE(a1.SetConfig(NodeConfig("a1", "10.201.0.1", 7301, "gca")).ok());
+  ASSERT_TRUE(a2.SetConfig(NodeConfig("a2", "10.201.0.1", 7302, "gca")).ok());
+  ASSERT_TRUE(b.SetConfig(NodeConfig("b", "10.201.0.2", 7303, "gcb")).ok());
+  ASSERT_TRUE(InitializeIn(Namespaces().a, a1).ok());
+  ASSERT_TRUE(InitializeIn(Namespaces().a, a2).ok());
+  ASSERT_TRUE(InitializeIn(Namespaces().b, b).ok());
+  ASSERT_TRUE(b.Watch(seen_b.Callback()).ok());
+  std::thread register_a2([&] { EXPECT_TRUE(a2.Register().ok()); });
+  ASSERT_TRUE(a1.Register().ok());
+  register_a2.join();
+  ASSERT_TRUE(b.Register().ok());
+  ASSERT_TRUE(seen_b.WaitFor(Has(Event::Kind::kAdded, "10.201.0.1:7301"), seconds(3)));
+  ASSERT_TRUE(seen_b.WaitFor(Has(Event::Kind::kAdded, "10.201.0.1:7302"), seconds(3)));
+  std::this_thread::sleep_for(seconds(3));  // no conflict loop, nobody leaves
+  EXPECT_EQ(a1.InstanceName(), "a1");
+  EXPECT_EQ(a2.InstanceName(), "a2");
+  for (const Event& e : seen_b.Events()) EXPECT_EQ(e.kind, Event::Kind::kAdded);
+  Result<std::vector<Node>> nodes = b.DiscoverNodes();
+  ASSERT_TRUE(nodes.ok());
+  EXPECT_EQ(nodes->size(), 2u);
+  EXPECT_TRUE(b.Close().ok());
+  EXPECT_TRUE(a1.Close().ok());
+  EXPECT_TRUE(a2.Close().ok());
+}
+
 TEST(MdnsProviderTest, CloseFromTheCallbackIsRefusedAndCloseWhileRegisteringReturns) {
   SKIP_WITHOUT_NAMESPACE();
   auto a = std::make_unique<MdnsProvider>();

@@ -8,14 +8,19 @@
 //   SRV  the instance -> <host>.<domain>:<group-port>   (unique: probed)
 //   TXT  the instance: txtv=0, lo=1, la=2               (unique: probed)
 //   PTR  _services._dns-sd._udp.<domain>  -> <service>.<domain>
-//   A (and AAAA with `ipv6`) <host>.<domain>: every address of every allowed
-//        interface, kept up to date as addresses come and go.
+//   A (and AAAA with `ipv6`) <host>.<domain>: the node's own address
+//        (self-host), its identity in every ring, without the reverse-lookup
+//        PTR (which another stack on the same address, an avahi-daemon or a
+//        second node, would also claim: a conflict without end). Should no
+//        allowed interface have that address any more (it changed), the
+//        interfaces' current addresses instead, so that the others follow
+//        the node; checked every second.
 // Every other node browses the same service type and resolves each
 // instance it sees to address + port: that is a node (name = the instance
 // name). An instance seen on several interfaces or families counts once:
 // its IPv4 address first, then a non-link-local IPv6 one (a link-local one
-// would need a zone in the peer URL; it is skipped). Instances flagged as
-// this process's own, or resolving to this node's address, are never
+// would need a zone in the peer URL; it is skipped). Instances on this
+// process's host name, or resolving to this node's address, are never
 // reported.
 //
 // The engine: the embeddable Avahi core (Debian's libavahi-core, the mDNS
@@ -51,7 +56,9 @@
 // is not the instance's, a removal Avahi reports is checked first: a fresh
 // resolver (Avahi's cache, else the network) has 2 s to find the instance,
 // and only then is it removed. Outside those windows a removal is an expiry
-// or a real goodbye and is acted on at once.
+// or a real goodbye and is acted on at once. The listener joins the group on
+// the allowed interfaces present at Initialize, over IPv4: on an interface
+// that appears later (or over IPv6) nodes leave after Avahi's second.
 //
 // Record TTLs: `ttl`, default 10 s, for the PTR, SRV and TXT records (RFC
 // 6762 suggests 75 minutes, which is for printers). Why 10 s: a node
@@ -64,9 +71,9 @@
 //
 // The host name published is "groupcache-<self-host>-<self-port>" (dots
 // and colons as dashes), unique per node by construction, so that nodes
-// sharing a machine's host name (containers, network namespaces) do not
-// have to fight over it. Should it still collide, Avahi's rules rename it
-// ("...-2") and the instance is published again.
+// sharing a machine's host name (containers, network namespaces) or its
+// address do not have to fight over it. Should it still collide, it is
+// renamed ("...-2") and everything is published again.
 //
 // Conflicts. Two nodes given the same instance name: the second to probe
 // sees the conflict and renames itself as RFC 6763 §9 suggests ("name #2",
@@ -75,8 +82,9 @@
 // Bounds. A node that starts is seen by the others once its probing is
 // done: about 1 s. A node that stops cleanly: its goodbye is sent by
 // Deregister/Close, and the others drop it when it arrives (the fast path
-// above; 1 s later without it). A node killed: within `ttl` (+ 1 s; + 2 s
-// more if a suspicious packet came just then). A node whose address
+// above; 1 s later without it). A node killed: within `ttl` (+ 1 s; up to
+// 5 s more if a suspicious packet came just then: Avahi's resolver gives up
+// on vanished records after 5 s). A node whose address
 // changes: Avahi withdraws the old address and announces the new one; the
 // others report removed(old) + added(new) one to two seconds later.
 // (Measured in tests/mdns/cluster_test.py: 3 nodes converge in ~1.0 s, 20
@@ -102,14 +110,16 @@
 //   ipv6        bool, default false: IPv4 only. True: also IPv6.
 //   interfaces  string list; default: every multicast-capable interface
 //               that is up and not loopback (Avahi's rule).
-//   ttl         PTR/SRV/TXT TTL, 1s..1h, whole seconds; default 10s.
+//   ttl         PTR/SRV/TXT TTL, whole seconds in 1s..1h; default 10s.
 //   register-timeout  how long Register waits for probing; default 5s.
 //   self-host, self-port (provider.h): this node; self-port is the default
 //               group-port.
 //
 // Lifecycle (provider.h). Initialize starts Avahi and browsing. Register
 // publishes and waits until probing succeeded (a conflict renames and goes
-// on; Unavailable if Avahi fails or `register-timeout` passes).
+// on); Unavailable if Avahi refuses the records. If probing has not ended
+// within `register-timeout` (no interface up yet), Register logs a warning
+// and returns OK: publishing completes in the background.
 // Deregister withdraws the instance (goodbye); Close stops Avahi (goodbyes
 // for everything left). DiscoverNodes returns what is resolved now.
 //

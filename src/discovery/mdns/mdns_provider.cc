@@ -54,13 +54,11 @@ constexpr int kGoodbyeRecheckMs = 1500;
 // How long an instance Avahi reports gone, without a goodbye, may take to be
 // found again before we believe it (see Impl::Verify).
 constexpr int kVerifyMs = 2000;
+// How often the host's addresses are compared with what we publish.
+constexpr int kAddressPollMs = 1000;
 // How long after a packet we could not trust Avahi's removals are checked:
 // past Avahi's one-second goodbye grace.
 constexpr int kSuspectMs = 2000;
-
-// Records of this very process: Avahi's core reports them with LOCAL (and
-// resolves their host to 127.0.0.1); never a peer.
-constexpr int kOwnRecords = AVAHI_LOOKUP_RESULT_OUR_OWN | AVAHI_LOOKUP_RESULT_LOCAL;
 
 std::string KeyError(std::string_view key, std::string_view what) {
   return "discovery config: key \"" + std::string(key) + "\" " + std::string(what);
@@ -214,8 +212,10 @@ Result<Settings> ParseSettings(const Config& config) {
   s.interfaces = *interfaces;
   Result<Duration> ttl = config.GetDurationOr(MdnsProvider::kTtl, std::chrono::seconds(10));
   if (!ttl.ok()) return ttl.status();
-  if (*ttl < std::chrono::seconds(1) || *ttl > std::chrono::hours(1)) {
-    return InvalidArgumentError(KeyError(MdnsProvider::kTtl, "must be in 1s..1h"));
+  if (*ttl < std::chrono::seconds(1) || *ttl > std::chrono::hours(1) ||
+      *ttl % std::chrono::seconds(1) != Duration::zero()) {
+    return InvalidArgumentError(
+        KeyError(MdnsProvider::kTtl, "must be whole seconds in 1s..1h (DNS TTLs are seconds)"));
   }
   s.ttl_s = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(*ttl).count());
   Result<Duration> rt = config.GetDurationOr(MdnsProvider::kRegisterTimeout, s.register_timeout);
@@ -255,8 +255,11 @@ class MdnsProvider::Impl {
       AvahiLogSink& sink = LogSink();
       std::lock_guard lock(sink.mu);
       sink.logger = logger_;
-      avahi_set_log_function(&AvahiLog);
+      static std::once_flag once;
+      std::call_once(once, [] { avahi_set_log_function(&AvahiLog); });
     }
+    // poll_ is read by DiscoverNodes and InstanceName under poll_mu_.
+    std::lock_guard poll_lock(poll_mu_);
     service_labels_ = Labels(settings_.service);
     for (std::string& l : Labels(settings_.domain)) service_labels_.push_back(std::move(l));
 
@@ -270,7 +273,11 @@ class MdnsProvider::Impl {
     config.publish_workstation = 0;
     config.publish_hinfo = 0;
     config.publish_domain = 0;
-    config.publish_addresses = 1;
+    // Our own address records instead (PublishAddresses): Avahi's would
+    // carry reverse-lookup PTRs, which conflict forever with any other
+    // stack on the same address (an avahi-daemon, a second node), and
+    // would publish every address of the host, not the node's identity.
+    config.publish_addresses = 0;
     config.use_ipv4 = 1;
     config.use_ipv6 = settings_.ipv6 ? 1 : 0;
     config.publish_aaaa_on_ipv4 = settings_.ipv6 ? 1 : 0;
@@ -305,8 +312,7 @@ class MdnsProvider::Impl {
     if (server_ == nullptr) {
       avahi_threaded_poll_free(poll_);
       poll_ = nullptr;
-      return UnavailableError(std::string(kLog) + "cannot start mDNS: " + AvahiError(error) +
-                              " (is an avahi-daemon with disallow-other-stacks=yes running?)");
+      return UnavailableError(std::string(kLog) + "cannot start mDNS: " + AvahiError(error));
     }
     browser_ = avahi_s_service_browser_new(server_, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC,
                                            settings_.service.c_str(), settings_.domain.c_str(),
@@ -336,12 +342,15 @@ class MdnsProvider::Impl {
       reg_state_ = RegState::kProbing;
     }
     {
+      // Published from Avahi's thread: it reads the interfaces' addresses,
+      // which are those of the thread's network namespace.
       AvahiLock lock(poll_);
       want_published_ = true;
       instance_ = settings_.name;
-      if (int rc = Publish(server_); rc < 0) {
-        want_published_ = false;
-        return UnavailableError(std::string(kLog) + "cannot publish: " + AvahiError(rc));
+      if (publish_now_ == nullptr) {
+        timeval now{};
+        avahi_elapse_time(&now, 0, 0);
+        publish_now_ = Poll()->timeout_new(Poll(), &now, &Impl::OnPublishNow, this);
       }
     }
     std::unique_lock lock(reg_mu_);
@@ -414,7 +423,9 @@ class MdnsProvider::Impl {
         FreeAvahi();
       }
     }
-    // Outside the locks: a callback may be waiting in DiscoverNodes.
+    // Outside the locks: a callback may be waiting in DiscoverNodes. (Its
+    // own lock: two Closes must not join the dispatcher at once.)
+    std::lock_guard stop(stop_mu_);
     dispatcher_.Stop();
     return {};
   }
@@ -457,6 +468,14 @@ class MdnsProvider::Impl {
     bool browsed = true;             // false once the browser has removed it
     AvahiTimeout* verify = nullptr;  // set while Avahi's "gone" is being checked
   };
+  struct Address {
+    AvahiIfIndex ifindex = AVAHI_IF_UNSPEC;
+    AvahiAddress address{};
+    std::string text;
+    friend bool operator==(const Address& a, const Address& b) {
+      return a.ifindex == b.ifindex && a.text == b.text;
+    }
+  };
   struct RecheckArg {
     Impl* impl;
     std::string instance;
@@ -478,9 +497,23 @@ class MdnsProvider::Impl {
     state_ = s;
   }
 
-  // Adds our records to a new entry group and commits it. Avahi's thread or
-  // its lock held.
+  static void OnPublishNow(AvahiTimeout* /*t*/, void* userdata) {
+    auto* impl = static_cast<Impl*>(userdata);
+    impl->Poll()->timeout_free(impl->publish_now_);
+    impl->publish_now_ = nullptr;
+    if (!impl->want_published_) return;
+    if (int rc = impl->Publish(impl->server_); rc < 0) impl->FailRegistration(AvahiError(rc));
+  }
+
+  // Publishes our addresses, then adds our service's records to a new entry
+  // group and commits it (both probe at once). Avahi's thread.
   int Publish(AvahiServer* s) {
+    PublishAddresses(s);
+    if (addr_poll_ == nullptr) {
+      timeval when{};
+      avahi_elapse_time(&when, kAddressPollMs, 0);
+      addr_poll_ = Poll()->timeout_new(Poll(), &when, &Impl::OnAddressPoll, this);
+    }
     if (group_ == nullptr) {
       group_ = avahi_s_entry_group_new(s, &Impl::OnGroup, this);
       if (group_ == nullptr) return avahi_server_errno(s);
@@ -540,14 +573,135 @@ class MdnsProvider::Impl {
     }
     if (rc >= 0) rc = add(ptr(enumeration.data(), type.data()), static_cast<AvahiPublishFlags>(0));
     if (rc >= 0) rc = avahi_s_entry_group_commit(group_);
-    if (rc < 0) avahi_s_entry_group_reset(group_);
+    if (rc < 0) {
+      avahi_s_entry_group_reset(group_);
+      return rc;
+    }
+    published_host_ = avahi_server_get_host_name_fqdn(s);
     return rc;
+  }
+
+  // The addresses our host name stands for: the node's own address (its
+  // identity in every ring) on every allowed interface, while an allowed
+  // interface has it. If none has it any more (the address changed), the
+  // allowed interfaces' addresses, each on its interface, so that the
+  // others follow the node to where it is now.
+  std::vector<Address> WantedAddresses() const {
+    std::vector<Address> all;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return all;
+    for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+      if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0 ||
+          (i->ifa_flags & IFF_MULTICAST) == 0 || (i->ifa_flags & IFF_LOOPBACK) != 0) {
+        continue;
+      }
+      const std::vector<std::string>& allowed = settings_.interfaces;
+      if (!allowed.empty() &&
+          std::find(allowed.begin(), allowed.end(), i->ifa_name) == allowed.end()) {
+        continue;
+      }
+      Address a;
+      a.ifindex = static_cast<AvahiIfIndex>(::if_nametoindex(i->ifa_name));
+      if (i->ifa_addr->sa_family == AF_INET) {
+        a.address.proto = AVAHI_PROTO_INET;
+        std::memcpy(&a.address.data.ipv4.address,
+                    &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, 4);
+      } else if (i->ifa_addr->sa_family == AF_INET6 && settings_.ipv6) {
+        a.address.proto = AVAHI_PROTO_INET6;
+        std::memcpy(a.address.data.ipv6.address,
+                    &reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr, 16);
+        if (IsLinkLocalV6(a.address)) continue;
+      } else {
+        continue;
+      }
+      std::array<char, AVAHI_ADDRESS_STR_MAX> text{};
+      avahi_address_snprint(text.data(), text.size(), &a.address);
+      a.text = text.data();
+      all.push_back(std::move(a));
+    }
+    ::freeifaddrs(list);
+    if (settings_.self) {
+      for (Address& a : all) {
+        if (a.text == settings_.self->host) {
+          a.ifindex = AVAHI_IF_UNSPEC;
+          return {a};
+        }
+      }
+    }
+    return all;
+  }
+
+  // (Re)publishes WantedAddresses() when they changed. Avahi's thread or
+  // its lock held.
+  void PublishAddresses(AvahiServer* s) {
+    std::vector<Address> wanted = WantedAddresses();
+    if (wanted == published_addrs_ && addr_group_ != nullptr) return;
+    if (addr_group_ == nullptr) {
+      addr_group_ = avahi_s_entry_group_new(s, &Impl::OnGroup, this);
+      if (addr_group_ == nullptr) return;
+    } else {
+      avahi_s_entry_group_reset(addr_group_);  // goodbyes for the old ones
+    }
+    published_addrs_ = wanted;
+    std::string texts;
+    for (Address& a : wanted) {
+      int rc = avahi_server_add_address(s, addr_group_, a.ifindex, AVAHI_PROTO_UNSPEC,
+                                        AVAHI_PUBLISH_NO_REVERSE,
+                                        avahi_server_get_host_name_fqdn(s), &a.address);
+      if (rc < 0) {
+        logger_->Warn(std::string(kLog) + "cannot publish an address",
+                      {{"address", a.text}, {"error", AvahiError(rc)}});
+        continue;
+      }
+      texts += (texts.empty() ? "" : ",") + a.text;
+    }
+    if (!avahi_s_entry_group_is_empty(addr_group_)) avahi_s_entry_group_commit(addr_group_);
+    logger_->Info(std::string(kLog) + "publishing addresses",
+                  {{"host", avahi_server_get_host_name_fqdn(s)}, {"addresses", texts}});
+  }
+
+  static void OnAddressPoll(AvahiTimeout* t, void* userdata) {
+    auto* impl = static_cast<Impl*>(userdata);
+    if (impl->want_published_) impl->PublishAddresses(impl->server_);
+    timeval when{};
+    avahi_elapse_time(&when, kAddressPollMs, 0);
+    impl->Poll()->timeout_update(t, &when);
+  }
+
+  // Someone else answers for our host name with other addresses: take the
+  // next name (Avahi's rule, "-2"); RUNNING then publishes everything again.
+  void AddressGroupState(AvahiServer* s, AvahiEntryGroupState state) {
+    if (state != AVAHI_ENTRY_GROUP_COLLISION) return;
+    char* next = avahi_alternative_host_name(avahi_server_get_host_name(s));
+    logger_->Warn(std::string(kLog) + "host name in use on the network; renaming",
+                  {{"host", avahi_server_get_host_name(s)}, {"to", next}});
+    published_addrs_.clear();
+    if (republish_host_ == nullptr) {
+      next_host_ = next;
+      timeval now{};
+      avahi_elapse_time(&now, 0, 0);
+      republish_host_ = Poll()->timeout_new(Poll(), &now, &Impl::OnRenameHost, this);
+    }
+    avahi_free(next);
+  }
+
+  static void OnRenameHost(AvahiTimeout* /*t*/, void* userdata) {
+    auto* impl = static_cast<Impl*>(userdata);
+    impl->Poll()->timeout_free(impl->republish_host_);
+    impl->republish_host_ = nullptr;
+    if (impl->addr_group_ != nullptr) avahi_s_entry_group_reset(impl->addr_group_);
+    if (int rc = avahi_server_set_host_name(impl->server_, impl->next_host_.c_str()); rc < 0) {
+      impl->FailRegistration(AvahiError(rc));
+    }
   }
 
   // Withdraws our instance: its goodbyes go out now.
   void Withdraw() {
     AvahiLock lock(poll_);
     want_published_ = false;
+    if (addr_group_ != nullptr) avahi_s_entry_group_free(addr_group_);
+    addr_group_ = nullptr;
+    published_addrs_.clear();
     if (group_ != nullptr) {
       avahi_s_entry_group_free(group_);
       group_ = nullptr;
@@ -569,6 +723,14 @@ class MdnsProvider::Impl {
     reported_.clear();
     if (republish_ != nullptr) Poll()->timeout_free(republish_);
     republish_ = nullptr;
+    if (republish_host_ != nullptr) Poll()->timeout_free(republish_host_);
+    republish_host_ = nullptr;
+    if (publish_now_ != nullptr) Poll()->timeout_free(publish_now_);
+    publish_now_ = nullptr;
+    if (addr_poll_ != nullptr) Poll()->timeout_free(addr_poll_);
+    addr_poll_ = nullptr;
+    if (addr_group_ != nullptr) avahi_s_entry_group_free(addr_group_);
+    addr_group_ = nullptr;
     if (goodbye_watch_ != nullptr) Poll()->watch_free(goodbye_watch_);
     goodbye_watch_ = nullptr;
     if (goodbye_fd_ >= 0) ::close(goodbye_fd_);
@@ -594,7 +756,10 @@ class MdnsProvider::Impl {
   void ServerState(AvahiServer* s, AvahiServerState state) {
     switch (state) {
       case AVAHI_SERVER_RUNNING:
-        if (want_published_ && (group_ == nullptr || avahi_s_entry_group_is_empty(group_))) {
+        // After a host rename our records name the old host: again.
+        if (want_published_ && published_host_ != avahi_server_get_host_name_fqdn(s)) {
+          if (group_ != nullptr) avahi_s_entry_group_reset(group_);
+          published_addrs_.clear();
           if (int rc = Publish(s); rc < 0) FailRegistration(AvahiError(rc));
         }
         break;
@@ -629,7 +794,11 @@ class MdnsProvider::Impl {
   }
 
   void GroupState(AvahiServer* s, AvahiSEntryGroup* g, AvahiEntryGroupState state) {
-    if (g != group_ && group_ != nullptr) return;
+    if (g == addr_group_) {
+      AddressGroupState(s, state);
+      return;
+    }
+    if (g != group_) return;
     switch (state) {
       case AVAHI_ENTRY_GROUP_ESTABLISHED: {
         logger_->Info(std::string(kLog) + "published",
@@ -751,22 +920,28 @@ class MdnsProvider::Impl {
 
   static void OnResolve(AvahiSServiceResolver* /*r*/, AvahiIfIndex /*interface*/,
                         AvahiProtocol /*protocol*/, AvahiResolverEvent event, const char* name,
-                        const char* /*type*/, const char* /*domain*/, const char* /*host*/,
+                        const char* /*type*/, const char* /*domain*/, const char* host,
                         const AvahiAddress* a, uint16_t port, AvahiStringList* /*txt*/,
                         AvahiLookupResultFlags flags, void* userdata) {
     auto* r = static_cast<Resolver*>(userdata);
-    r->impl->Resolved(*r, event, name, a, port, flags);
+    r->impl->Resolved(*r, event, name, host, a, port, flags);
   }
 
-  void Resolved(Resolver& r, AvahiResolverEvent event, const char* name, const AvahiAddress* a,
-                uint16_t port, AvahiLookupResultFlags flags) {
+  void Resolved(Resolver& r, AvahiResolverEvent event, const char* name, const char* host,
+                const AvahiAddress* a, uint16_t port, AvahiLookupResultFlags flags) {
     // A failure is Avahi's verdict after five seconds of asking: gone.
     r.found.reset();
     if (r.verify != nullptr) {
       Poll()->timeout_free(r.verify);
       r.verify = nullptr;
     }
-    if (event == AVAHI_RESOLVER_FOUND && a != nullptr && port != 0 && (flags & kOwnRecords) == 0) {
+    // Our own instance is the one on our host name, whatever it is called
+    // (Avahi's LOCAL flag also marks a peer's record that equals one of
+    // ours, such as the TXT every node publishes).
+    bool own =
+        (flags & AVAHI_LOOKUP_RESULT_OUR_OWN) != 0 ||
+        (host != nullptr && avahi_domain_equal(host, avahi_server_get_host_name_fqdn(server_)));
+    if (event == AVAHI_RESOLVER_FOUND && a != nullptr && port != 0 && !own) {
       if (IsLinkLocalV6(*a)) {
         logger_->Debug(std::string(kLog) + "skipping a link-local address", {{"instance", name}});
       } else {
@@ -1012,6 +1187,7 @@ class MdnsProvider::Impl {
       return mdns_internal::SameName({entry.first}, {label});
     });
     if (it == instances_.end() || it->second.gone_by_goodbye) return;
+    if (mdns_internal::SameName({it->first}, {instance_})) return;  // our own, looped back
     Instance& inst = it->second;
     bool from_itself = std::any_of(
         inst.resolvers.begin(), inst.resolvers.end(),
@@ -1024,6 +1200,17 @@ class MdnsProvider::Impl {
     }
     logger_->Debug(std::string(kLog) + "goodbye", {{"instance", it->first}});
     inst.gone_by_goodbye = true;
+    // Resolvers kept only by a verification go now: their cached records
+    // must not bring the instance back at the recheck.
+    for (auto r = inst.resolvers.begin(); r != inst.resolvers.end();) {
+      if (r->second->browsed) {
+        ++r;
+      } else {
+        auto next = std::next(r);
+        DropResolver(inst, r);
+        r = next;
+      }
+    }
     timeval when{};
     avahi_elapse_time(&when, kGoodbyeRecheckMs, 0);
     inst.recheck_arg = std::make_unique<RecheckArg>(RecheckArg{this, it->first});
@@ -1037,7 +1224,9 @@ class MdnsProvider::Impl {
   }
 
   // Avahi's one second is over: whatever it still has is back.
-  void Recheck(const std::string& name) {
+  void Recheck(const std::string& instance) {
+    // A copy: `instance` lives in the RecheckArg that Update may free.
+    const std::string name = instance;  // NOLINT(performance-unnecessary-copy-initialization)
     auto it = instances_.find(name);
     if (it == instances_.end()) return;
     Poll()->timeout_free(it->second.recheck);
@@ -1047,7 +1236,8 @@ class MdnsProvider::Impl {
   }
 
   const std::shared_ptr<Logger> logger_;
-  std::mutex api_mu_;           // serialises the lifecycle calls
+  std::mutex api_mu_;  // serialises the lifecycle calls
+  std::mutex stop_mu_;
   mutable std::mutex poll_mu_;  // held while poll_ is used outside api_mu_, or freed
   mutable std::mutex state_mu_;
   State state_ = State::kNew;  // GUARDED_BY(state_mu_)
@@ -1075,6 +1265,13 @@ class MdnsProvider::Impl {
   AvahiWatch* goodbye_watch_ = nullptr;
   AvahiTimeout* republish_ = nullptr;                    // a rename's new records, to publish
   std::chrono::steady_clock::time_point suspect_until_;  // see Suspect
+  AvahiSEntryGroup* addr_group_ = nullptr;               // our host name's addresses
+  std::vector<Address> published_addrs_;                 // what addr_group_ holds
+  AvahiTimeout* addr_poll_ = nullptr;                    // rechecks them every kAddressPollMs
+  AvahiTimeout* republish_host_ = nullptr;               // a host rename, to do
+  AvahiTimeout* publish_now_ = nullptr;                  // Register's publishing, to do
+  std::string next_host_;
+  std::string published_host_;  // the host name our records name
 
   internal::EventDispatcher dispatcher_;
 };
