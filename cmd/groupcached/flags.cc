@@ -74,11 +74,16 @@ constexpr PoolFlag kPoolFlags[] = {
 constexpr std::string_view kShutdownTimeout = "--shutdown-timeout";
 constexpr std::string_view kLoadsMaxKeys = "--loads-max-keys";
 constexpr std::string_view kDirMaxFileBytes = "--dir-max-file-bytes";
+constexpr std::string_view kOriginTimeout = "--origin-timeout";
+constexpr std::string_view kOriginCa = "--origin-ca";
+constexpr std::string_view kOriginDefaultTtl = "--origin-default-ttl";
+constexpr std::string_view kOriginMaxBytes = "--origin-max-bytes";
 
 // What --help shows as the value.
 constexpr const char* kDurationType = "DURATION";
 constexpr const char* kBytesType = "BYTES";
 constexpr const char* kCountType = "N";
+constexpr const char* kFileType = "FILE";
 
 std::string Text(milliseconds d) { return discovery::FormatDuration(d); }
 
@@ -159,6 +164,20 @@ void LimitFlags::AddTo(CLI::App* app) {
       "dir loader: refuse larger files (default: --max-body-bytes, " +
           std::to_string(HttpPoolOptions{}.max_body_bytes) + ")",
       kBytesType);
+  add(kOriginTimeout,
+      "http loader: one origin request must be done within this, and within the caller's "
+      "deadline (default " +
+          Text(LoaderOptions{}.origin_timeout) + ")",
+      kDurationType);
+  add(kOriginCa, "http loader: PEM CAs of an https origin (default: the system's)", kFileType);
+  add(kOriginDefaultTtl,
+      "http loader: expiry of a value whose response has no Cache-Control max-age, s-maxage "
+      "or Expires (default: none)",
+      kDurationType);
+  add(kOriginMaxBytes,
+      "http loader: refuse larger response bodies (default: --max-body-bytes, " +
+          std::to_string(HttpPoolOptions{}.max_body_bytes) + ")",
+      kBytesType);
 }
 
 const std::string* LimitFlags::Given(std::string_view name) const {
@@ -202,6 +221,24 @@ Status LimitFlags::Apply(HttpPoolOptions* options, DaemonLimits* daemon) const {
         ParseInteger(kDirMaxFileBytes, *text, 1, std::numeric_limits<int64_t>::max());
     if (!n.ok()) return n.status();
     daemon->loader.dir_max_file_bytes = static_cast<size_t>(*n);
+  }
+  if (const std::string* text = Given(kOriginTimeout)) {
+    Result<milliseconds> d = ParseMilliseconds(kOriginTimeout, *text, milliseconds(1));
+    if (!d.ok()) return d.status();
+    daemon->loader.origin_timeout = *d;
+  }
+  if (const std::string* text = Given(kOriginCa)) daemon->loader.origin_ca = *text;
+  if (const std::string* text = Given(kOriginDefaultTtl)) {
+    Result<milliseconds> d = ParseMilliseconds(kOriginDefaultTtl, *text, milliseconds(0));
+    if (!d.ok()) return d.status();
+    daemon->loader.origin_default_ttl = *d;
+  }
+  daemon->loader.origin_max_bytes = options->max_body_bytes;
+  if (const std::string* text = Given(kOriginMaxBytes)) {
+    Result<int64_t> n =
+        ParseInteger(kOriginMaxBytes, *text, 1, std::numeric_limits<int64_t>::max());
+    if (!n.ok()) return n.status();
+    daemon->loader.origin_max_bytes = static_cast<size_t>(*n);
   }
   return {};
 }

@@ -1,7 +1,7 @@
 // The flags of groupcached that tune its limits: every limit and timeout of
 // the peer transport (HttpPoolOptions), the shutdown grace period, and the
-// loaders' own bounds. Sizes and counts are decimal integers, durations use
-// Go's syntax ("500ms", "2s", "1m30s"). A flag not given keeps the
+// loaders' own bounds and settings (the http: loader's origin, too). Sizes and counts are decimal
+// integers, durations use Go's syntax ("500ms", "2s", "1m30s"). A flag not given keeps the
 // library's default; every node of a cluster should be given the same.
 //
 // Not thread-safe; main() registers the flags, parses, then applies them.
@@ -38,7 +38,8 @@ struct DaemonLimits {
   std::chrono::milliseconds shutdown_timeout{5000};
   // --loads-max-keys: LoadCounter's table.
   size_t loads_max_keys = LoadCounter::kDefaultMaxKeys;
-  // --dir-max-file-bytes; default: the pool's max_body_bytes.
+  // --dir-max-file-bytes and --origin-max-bytes (default: the pool's
+  // max_body_bytes), --origin-timeout, --origin-ca, --origin-default-ttl.
   LoaderOptions loader;
 };
 
@@ -49,7 +50,8 @@ class LimitFlags {
   // --header-timeout, --request-timeout, --client-pool-size,
   // --client-idle-timeout, --max-connections-per-peer, --io-threads,
   // --worker-threads, --worker-queue-limit, --shutdown-timeout,
-  // --loads-max-keys and --dir-max-file-bytes to `app`, with their
+  // --loads-max-keys, --dir-max-file-bytes, --origin-timeout, --origin-ca,
+  // --origin-default-ttl and --origin-max-bytes to `app`, with their
   // defaults in the help. The values are stored in *this, which must
   // outlive the parsing; `app` must outlive Apply.
   void AddTo(CLI::App* app);

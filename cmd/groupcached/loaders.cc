@@ -4,9 +4,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <utility>
+
+#include "origin_client.h"
+#include "origin_rules.h"
 
 namespace groupcache::daemon {
 namespace fs = std::filesystem;
@@ -166,10 +170,63 @@ Getter DirLoader(fs::path root, size_t max_file_bytes, LoadCounter* counter) {
   };
 }
 
+Getter OriginLoader(std::shared_ptr<OriginClient> client, OriginTemplate origin,
+                    std::chrono::milliseconds default_ttl, LoadCounter* counter) {
+  return [client = std::move(client), origin = std::move(origin), default_ttl, counter](
+             const Context& ctx, std::string_view key, Sink& dest) -> Status {
+    Result<std::string> target = origin.Target(key);
+    if (!target.ok()) return target.status();
+    counter->Record(key);
+    Result<OriginResponse> response = client->Get(ctx, *target);
+    if (!response.ok()) return response.status();
+    switch (response->status) {
+      case 200: {
+        Time expire = OriginExpiry({.cache_control = response->cache_control,
+                                    .expires = response->expires,
+                                    .date = response->date,
+                                    .age = response->age},
+                                   WallClock::now(), default_ttl);
+        return dest.SetString(std::move(response->body), expire);
+      }
+      // The origin's "no such key": the group caches nothing and every
+      // caller (and a peer asking, as 404) gets NotFound.
+      case 404:
+      case 410:
+        return NotFoundError("origin " + origin.Url(*target) + " answered " +
+                             std::to_string(response->status));
+      default:
+        return UnavailableError("origin " + origin.Url(*target) + " answered " +
+                                std::to_string(response->status));
+    }
+  };
+}
+
+Result<Getter> MakeHttpLoader(std::string_view templ, const LoaderOptions& options,
+                              LoadCounter* counter, OriginStats* origin_stats) {
+  Result<OriginTemplate> origin = ParseOriginTemplate(templ);
+  if (!origin.ok()) return origin.status();
+  if (!origin->tls && !options.origin_ca.empty()) {
+    return InvalidArgumentError("--origin-ca is only for an https:// origin, not '" +
+                                std::string(templ) + "'");
+  }
+  if (options.origin_default_ttl < std::chrono::milliseconds::zero()) {
+    return InvalidArgumentError("--origin-default-ttl must not be negative");
+  }
+  OriginClientOptions client_options{.timeout = options.origin_timeout,
+                                     .max_body_bytes = options.origin_max_bytes,
+                                     .ca_file = options.origin_ca};
+  auto client = OriginClient::Create(*origin, client_options, origin_stats);
+  if (!client.ok()) return client.status();
+  // Shared by the copies of the getter (a std::function); the last one
+  // closes the pooled connections.
+  return OriginLoader(std::shared_ptr<OriginClient>(std::move(*client)), std::move(*origin),
+                      options.origin_default_ttl, counter);
+}
+
 }  // namespace
 
-Result<Getter> MakeLoader(std::string_view spec, const LoaderOptions& options,
-                          LoadCounter* counter) {
+Result<Getter> MakeLoader(std::string_view spec, const LoaderOptions& options, LoadCounter* counter,
+                          OriginStats* origin_stats) {
   if (spec.substr(0, 10) == "synthetic:") {
     std::string_view rest = spec.substr(10);
     std::string_view size_text = rest.substr(0, rest.find(':'));
@@ -200,8 +257,12 @@ Result<Getter> MakeLoader(std::string_view spec, const LoaderOptions& options,
     }
     return DirLoader(std::move(root), options.dir_max_file_bytes, counter);
   }
-  return InvalidArgumentError("--loader must be synthetic:SIZE[:DELAY_MS] or dir:PATH, not '" +
-                              std::string(spec) + "'");
+  if (spec.substr(0, 5) == "http:") {
+    return MakeHttpLoader(spec.substr(5), options, counter, origin_stats);
+  }
+  return InvalidArgumentError(
+      "--loader must be synthetic:SIZE[:DELAY_MS], dir:PATH or http:URL_TEMPLATE, not '" +
+      std::string(spec) + "'");
 }
 
 }  // namespace groupcache::daemon

@@ -1,6 +1,7 @@
-// The loaders groupcached can serve: synthetic values (benchmarks, tests)
-// and files from a directory. Each counts its calls per key in a
-// LoadCounter, so a test can prove every key was loaded once cluster-wide.
+// The loaders groupcached can serve: synthetic values (benchmarks, tests),
+// files from a directory, and a read-through HTTP origin. Each counts its
+// calls per key in a LoadCounter, so a test can prove every key was loaded
+// once cluster-wide.
 //
 // A loader refuses a key it cannot serve with InvalidArgument (the peer
 // protocol answers 400), a key it has no value for with NotFound (404).
@@ -14,6 +15,7 @@
 #ifndef GROUPCACHE_CMD_GROUPCACHED_LOADERS_H_
 #define GROUPCACHE_CMD_GROUPCACHED_LOADERS_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -22,6 +24,7 @@
 #include <string_view>
 
 #include "groupcache/group.h"
+#include "origin_stats.h"
 
 namespace groupcache::daemon {
 
@@ -63,6 +66,19 @@ struct LoaderOptions {
   // value could not be sent to a peer anyway. Default: the transport's
   // default max_body_bytes.
   size_t dir_max_file_bytes = size_t{64} << 20;
+
+  // http: one origin request (connect, TLS, request, response) must be
+  // done within this, and never past the caller's deadline.
+  std::chrono::milliseconds origin_timeout{10000};
+  // http: PEM CAs an https origin's certificate must chain to; empty: the
+  // system's. Only for https:// templates.
+  std::string origin_ca{};
+  // http: the expiry of a value whose response has neither Cache-Control
+  // max-age/s-maxage/no-store nor Expires; zero: it never expires.
+  std::chrono::milliseconds origin_default_ttl{0};
+  // http: larger response bodies are refused (ResourceExhausted). Default:
+  // the transport's default max_body_bytes.
+  size_t origin_max_bytes = size_t{64} << 20;
 };
 
 // The value the synthetic loader makes, identical to bench/go/gonode's:
@@ -80,11 +96,31 @@ std::string SyntheticValue(std::string_view key, size_t size);
 //     NotFound: no such regular file (or it cannot be opened);
 //     ResourceExhausted: the file is over options.dir_max_file_bytes;
 //     Internal: a read error.
+//   http:TEMPLATE              GET TEMPLATE with its one {key} replaced by
+//     the key, percent-encoded except for RFC 3986's unreserved characters
+//     and '/' (a key's '/' names a sub-path: "a b/c" -> "a%20b/c").
+//     TEMPLATE is http[s]://HOST[:PORT]/PATH[?QUERY]. Keep-alive
+//     connections are pooled and reused (origin_client.h); https verifies
+//     the certificate against origin_ca or the system CAs and the host
+//     name (SNI sent for DNS names). Answers of the getter:
+//     200: the body, expiring as Cache-Control s-maxage, max-age or
+//       Expires say, else after origin_default_ttl; no-store, no-cache or
+//       private: expired at once, so the value answers this load but is
+//       never cached (origin_rules.h, OriginExpiry). Note that a peer
+//       receiving such a value over the peer protocol finds it expired and
+//       loads it itself, so each non-owner miss reaches the origin twice;
+//     404, 410: NotFound (not cached; the peer protocol answers 404);
+//     any other status: Unavailable naming the URL and the status;
+//     InvalidArgument: an empty key or one with a "." or ".." segment;
+//     ResourceExhausted: a body over origin_max_bytes;
+//     Unavailable: a transport error (named) or origin_timeout passed;
+//     DeadlineExceeded, Cancelled: the caller's context ended.
+//     Each response is counted by status in `origin_stats` if not null.
 // Only keys that pass these checks are recorded in `counter`, which must
-// outlive the getter. Errors: InvalidArgument naming what is wrong with
-// `spec`.
-Result<Getter> MakeLoader(std::string_view spec, const LoaderOptions& options,
-                          LoadCounter* counter);
+// outlive the getter, as must `origin_stats`. Errors: InvalidArgument
+// naming what is wrong with `spec` or with an option it uses.
+Result<Getter> MakeLoader(std::string_view spec, const LoaderOptions& options, LoadCounter* counter,
+                          OriginStats* origin_stats = nullptr);
 
 }  // namespace groupcache::daemon
 

@@ -4,6 +4,7 @@
 //   groupcached --listen HOST:PORT [--self URL] --peers URL[,URL...]
 //               --group NAME --cache-bytes N
 //               --loader synthetic:SIZE[:DELAY_MS] | --loader dir:PATH
+//               | --loader http:URL_TEMPLATE
 //               [--hash mailgun|golang] [--replicas N] [--log-level L]
 //
 // As a Node that finds its peers through service discovery; its identity
@@ -40,6 +41,13 @@
 //     --idle-timeout: half of it) --max-connections-per-peer
 //   this daemon: --shutdown-timeout (5s) --loads-max-keys (200000)
 //     --dir-max-file-bytes (default --max-body-bytes)
+//   http: loader (a read-through cache in front of an origin, e.g.
+//     http:https://origin.internal/images/{key}; the key is percent-encoded
+//     but for '/', a 200's Cache-Control/Expires set the value's expiry,
+//     404/410 are NotFound, anything else Unavailable): --origin-timeout (10s)
+//     --origin-ca FILE (default: the system's CAs) --origin-default-ttl
+//     (default: no expiry) --origin-max-bytes (default --max-body-bytes);
+//     /metrics counts the origin's answers (groupcached_origin_requests_total)
 // A dir: key with a component starting with '.', or leading outside PATH,
 // is refused (400 on the wire).
 //
@@ -257,7 +265,10 @@ int main(int argc, char** argv) {
   app.add_option("--group", group_name, "group to serve");
   app.add_option("--cache-bytes", cache_bytes, "cache budget of the group")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--loader", loader_spec, "synthetic:SIZE[:DELAY_MS] or dir:PATH")->required();
+  app.add_option("--loader", loader_spec,
+                 "synthetic:SIZE[:DELAY_MS], dir:PATH or http:URL_TEMPLATE (one {key}, e.g. "
+                 "http:https://origin/images/{key})")
+      ->required();
   app.add_option("--hash", hash, "ring: mailgun (default) or golang (original groupcache)")
       ->check(CLI::IsMember({"mailgun", "golang"}));
   app.add_option("--replicas", replicas, "ring points per peer")->check(CLI::PositiveNumber);
@@ -361,7 +372,8 @@ int main(int argc, char** argv) {
   }
   auto registry = std::make_shared<groupcache::Registry>(groupcache::RegistryOptions{logger});
   groupcache::daemon::LoadCounter loads(limits.loads_max_keys);
-  auto getter = groupcache::daemon::MakeLoader(loader_spec, limits.loader, &loads);
+  groupcache::daemon::OriginStats origin_stats;
+  auto getter = groupcache::daemon::MakeLoader(loader_spec, limits.loader, &loads, &origin_stats);
   if (!getter.ok()) return Fail(getter.status().message());
   auto group = registry->NewGroup(group_name, cache_bytes, *getter);
   if (!group.ok()) return Fail(group.status().ToString());
@@ -412,12 +424,14 @@ int main(int argc, char** argv) {
   }
 
   pool->AddHandler(
-      "GET", "/metrics", [&registry, &loads, &disc, pool](const groupcache::HttpRequest&) {
+      "GET", "/metrics",
+      [&registry, &loads, &origin_stats, &disc, pool](const groupcache::HttpRequest&) {
         std::string extra =
             "# HELP groupcache_peers Peers on this node's hash ring, itself included.\n"
             "# TYPE groupcache_peers gauge\n"
             "groupcache_peers " +
-            std::to_string(pool->Peers().size()) + "\n" + loads.Prometheus();
+            std::to_string(pool->Peers().size()) + "\n" + loads.Prometheus() +
+            origin_stats.Prometheus();
         if (disc.kube != nullptr) extra += KubernetesMetrics(*disc.kube);
         return groupcache::HttpResponse{200, "text/plain; version=0.0.4",
                                         groupcache::RenderPrometheus(*registry, extra)};
