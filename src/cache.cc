@@ -73,9 +73,12 @@ int64_t Cache::EvictLocked(Shard& s, int64_t target, int64_t quota, const Lru* s
       if (victim->items() == 0) break;
     }
     const int64_t before = victim->bytes();
-    if (!victim->RemoveOldest()) break;
+    bool expired = false;
+    if (!victim->RemoveOldest(&expired)) break;
     freed += before - victim->bytes();
-    ++(hot_victim ? s.hot_counters : s.main_counters).evictions;
+    Counters& c = hot_victim ? s.hot_counters : s.main_counters;
+    ++c.evictions;
+    if (!expired) ++c.evictions_nonexpired;
   }
   return freed;
 }
@@ -146,6 +149,7 @@ CacheStats Cache::Stats(CacheType which) const {
     out.gets += c.gets;
     out.hits += c.hits;
     out.evictions += c.evictions;
+    out.evictions_nonexpired += c.evictions_nonexpired;
   }
   return out;
 }

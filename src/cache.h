@@ -69,6 +69,7 @@ class Cache {
     int64_t gets = 0;
     int64_t hits = 0;
     int64_t evictions = 0;
+    int64_t evictions_nonexpired = 0;
   };
   // alignas keeps two shards' mutexes off one cache line.
   struct alignas(64) Shard {

@@ -1,6 +1,7 @@
 #include "groupcache/group.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <exception>
 #include <string>
@@ -35,6 +36,9 @@ class GroupCounters {
   std::atomic<int64_t> local_load_errs{0};
   std::atomic<int64_t> server_requests{0};
   std::atomic<int64_t> max_peer_latency_ms{0};
+  Histogram peer_fetch;
+  Histogram local_load;
+  std::array<Histogram, Group::kSources> client_get;
 };
 
 // What a Set call is: two Sets of one key share a flight only when they
@@ -255,6 +259,7 @@ void Group::LoadAsync(const Context& ctx, std::string_view key, const LocalRunne
 Result<ByteView> Group::LoadLocally(const Context& ctx, std::string_view key) {
   CaptureSink sink;
   Status st;
+  const Clock::time_point start = Clock::now();
   try {
     st = getter_(ctx, key, sink);
   } catch (const std::exception& e) {
@@ -262,6 +267,7 @@ Result<ByteView> Group::LoadLocally(const Context& ctx, std::string_view key) {
   } catch (...) {
     st = InternalError("getter threw a non-standard exception");
   }
+  counters_->local_load.Observe(Clock::now() - start);
   if (st.ok() && sink.fill_attempts() > 1) {
     st = InternalError("getter filled its sink " + std::to_string(sink.fill_attempts()) +
                        " times; a getter must fill it exactly once");
@@ -281,6 +287,7 @@ Result<ByteView> Group::LoadLocally(const Context& ctx, std::string_view key) {
 }
 
 void Group::RecordPeerLatency(Clock::duration elapsed) {
+  counters_->peer_fetch.Observe(elapsed);
   int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
   int64_t seen = counters_->max_peer_latency_ms.load(std::memory_order_relaxed);
   while (ms > seen && !counters_->max_peer_latency_ms.compare_exchange_weak(
@@ -309,6 +316,32 @@ Status Group::Set(const Context& ctx, std::string_view key, std::string_view val
       },
       tag);
   return r.status();
+}
+
+Status Group::SetEverywhere(const Context& ctx, std::string_view key, std::string_view value,
+                            Time expire) {
+  if (Status s = Set(ctx, key, value, expire); !s.ok()) return s;
+  std::shared_ptr<PeerPicker> picker = peers_->Get();
+  if (!picker) return {};
+  std::shared_ptr<PeerClient> owner = picker->PickPeer(key);
+  // Other peers mirror the owner's keys in their hot caches, whoever the
+  // owner is; this process's own copy is stale unless it is the owner.
+  if (owner != nullptr) cache_->Remove(key);
+  std::vector<std::shared_ptr<PeerClient>> others;
+  for (auto& p : picker->GetAll()) {
+    if (p != owner) others.push_back(std::move(p));
+  }
+  std::vector<Status> results(others.size());
+  ParallelFor(others.size(), [&](size_t i) { results[i] = others[i]->Remove(ctx, name_, key); });
+  std::string failed;
+  StatusCode first_code = StatusCode::kOk;
+  for (size_t i = 0; i < others.size(); ++i) {
+    if (results[i].ok()) continue;
+    if (first_code == StatusCode::kOk) first_code = results[i].code();
+    failed += (failed.empty() ? "" : "; ") + others[i]->url() + ": " + results[i].ToString();
+  }
+  if (failed.empty()) return {};
+  return Status(first_code, "set on the owner, but stale copies may remain on: " + failed);
 }
 
 Status Group::Remove(const Context& ctx, std::string_view key) {
@@ -373,6 +406,18 @@ GroupStats Group::Stats() const {
 }
 
 CacheStats Group::GetCacheStats(CacheType which) const { return cache_->Stats(which); }
+
+Group::Latencies Group::GetLatencies() const {
+  Latencies out;
+  out.peer_fetch = counters_->peer_fetch.Snapshot();
+  out.local_load = counters_->local_load.Snapshot();
+  for (size_t i = 0; i < kSources; ++i) out.client_get[i] = counters_->client_get[i].Snapshot();
+  return out;
+}
+
+void Group::ObserveClientGet(Source source, Clock::duration elapsed) {
+  counters_->client_get[static_cast<size_t>(source)].Observe(elapsed);
+}
 
 bool Group::LookupForPeer(std::string_view key, ByteView* out) {
   if (!cache_->Lookup(key, out)) {

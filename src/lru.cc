@@ -72,9 +72,11 @@ bool Lru::Remove(const HashedKey& key) {
   return true;
 }
 
-bool Lru::RemoveOldest() {
+bool Lru::RemoveOldest(bool* expired) {
   if (list_.empty()) return false;
-  Erase(std::prev(list_.end()));
+  auto oldest = std::prev(list_.end());
+  if (expired != nullptr) *expired = oldest->value.Expired();
+  Erase(oldest);
   return true;
 }
 

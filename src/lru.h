@@ -99,8 +99,9 @@ class Lru {
   bool Remove(const HashedKey& key);
   bool Remove(std::string_view key) { return Remove(HashedKey::Of(key)); }
 
-  // Removes the least recently used entry; false if empty.
-  bool RemoveOldest();
+  // Removes the least recently used entry; false if empty. *expired (if
+  // given) tells whether that entry's expiry had passed.
+  bool RemoveOldest(bool* expired = nullptr);
 
   void Clear();
 

@@ -10,6 +10,12 @@
 //     (message on stderr), 1 on any other error. For an https:// peer,
 //     --tls-ca names the CAs to verify it with (default: the system's) and
 //     --tls-cert/--tls-key a client certificate for mutual TLS.
+//   groupcache-cli get|set|remove --cluster --peer URL --group G KEY ...
+//     the same through the node's client API (/api/v1/groups/G/keys/KEY),
+//     for the whole cluster: get reads through the group (one load
+//     cluster-wide; the source, hit|hot|peer|load, on stderr with -v), set
+//     is a cluster-wide Set, remove a cluster-wide Remove (the owner, then
+//     every peer; a failure names the peers). Same exit statuses.
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -18,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "api_client.h"
 #include "groupcache/hash_ring.h"
 #include "groupcache/http_pool.h"
 
@@ -103,6 +110,46 @@ int RunPeerCommand(const std::string& command, const std::string& peer, const st
   return status.code() == groupcache::StatusCode::kNotFound ? 3 : 1;
 }
 
+// The --cluster form: one request to the node's client API.
+int RunClusterCommand(const std::string& command, const std::string& node, const std::string& group,
+                      const std::string& key, const std::string& value, const std::string& ttl,
+                      const std::string& ca_file, bool verbose) {
+  std::string target = "/api/v1/groups/" + groupcache::cli::EscapeKey(group) + "/keys/" +
+                       groupcache::cli::EscapeKey(key);
+  std::string method = "GET";
+  if (command == "set") {
+    method = "PUT";
+    if (!ttl.empty()) {
+      std::chrono::nanoseconds d{};
+      if (!ParseDuration(ttl, &d)) {
+        std::cerr << "groupcache-cli: bad --ttl '" << ttl << "' (want e.g. 10s, 500ms, 2m)\n";
+        return 2;
+      }
+      target += "?ttl=" + ttl;
+    }
+  } else if (command == "remove") {
+    method = "DELETE";
+  }
+  auto r =
+      groupcache::cli::ApiRequest(method, node, target, value, ca_file, std::chrono::seconds(10));
+  if (!r.ok()) {
+    std::cerr << "groupcache-cli " << command << ": " << r.status().ToString() << '\n';
+    return r.status().code() == groupcache::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  if (r->status / 100 == 2) {
+    if (command == "get") {
+      std::cout.write(r->body.data(), static_cast<std::streamsize>(r->body.size()));
+      std::cout.flush();
+      if (verbose) std::cerr << "source: " << r->source << '\n';
+    }
+    return 0;
+  }
+  std::string body = r->body;
+  while (!body.empty() && body.back() == '\n') body.pop_back();
+  std::cerr << "groupcache-cli " << command << ": HTTP " << r->status << ": " << body << '\n';
+  return r->status == 404 ? 3 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,6 +178,8 @@ int main(int argc, char** argv) {
   std::string ttl;
   std::string peer_hash = "mailgun";
   groupcache::ClientTlsOptions tls;
+  bool cluster = false;
+  bool verbose = false;
   auto add_peer_command = [&](const std::string& name, const std::string& help, bool with_value) {
     CLI::App* cmd = app.add_subcommand(name, help);
     cmd->add_option("--peer", peer, "a node's URL, e.g. http://127.0.0.1:8080")->required();
@@ -144,6 +193,9 @@ int main(int argc, char** argv) {
     auto* cert_key = cmd->add_option("--tls-key", tls.key_file, "PEM private key of --tls-cert");
     cert->needs(cert_key);
     cert_key->needs(cert);
+    cmd->add_flag("--cluster", cluster,
+                  "through the node's client API, for the whole cluster (not one node)");
+    cmd->add_flag("-v,--verbose", verbose, "get --cluster: print the value's source on stderr");
     cmd->add_option("key", key, "the key")->required();
     if (with_value) {
       cmd->add_option("value", value, "the value")->required();
@@ -159,6 +211,10 @@ int main(int argc, char** argv) {
   if (owner->parsed()) return RunOwner(hash, replicas, peers, keys);
   for (CLI::App* cmd : {get, set, remove}) {
     if (cmd->parsed()) {
+      if (cluster) {
+        return RunClusterCommand(cmd->get_name(), peer, group, key, value, ttl, tls.ca_file,
+                                 verbose);
+      }
       return RunPeerCommand(cmd->get_name(), peer, group, key, value, ttl, peer_hash, tls);
     }
   }

@@ -71,6 +71,7 @@ constexpr PoolFlag kPoolFlags[] = {
      .min = 0},
 };
 
+constexpr std::string_view kDrainTimeout = "--drain-timeout";
 constexpr std::string_view kShutdownTimeout = "--shutdown-timeout";
 constexpr std::string_view kLoadsMaxKeys = "--loads-max-keys";
 constexpr std::string_view kDirMaxFileBytes = "--dir-max-file-bytes";
@@ -151,8 +152,13 @@ void LimitFlags::AddTo(CLI::App* app) {
   for (const PoolFlag& flag : kPoolFlags) {
     add(flag.name, std::string(flag.help) + " (default " + DefaultText(flag) + ")", TypeName(flag));
   }
+  add(kDrainTimeout,
+      "on SIGTERM, leave discovery, answer /readyz with 503 and keep serving this long "
+      "before stopping; a second SIGTERM or SIGINT ends it early (default " +
+          Text(DaemonLimits{}.drain_timeout) + ")",
+      kDurationType);
   add(kShutdownTimeout,
-      "on SIGTERM, wait this long for requests in flight (default " +
+      "after the drain, stop accepting and wait this long for requests in flight (default " +
           Text(DaemonLimits{}.shutdown_timeout) + ")",
       kDurationType);
   add(kLoadsMaxKeys,
@@ -205,6 +211,11 @@ Status LimitFlags::Apply(HttpPoolOptions* options, DaemonLimits* daemon) const {
     options->client_idle_timeout = options->idle_timeout / 2;
   }
 
+  if (const std::string* text = Given(kDrainTimeout)) {
+    Result<milliseconds> d = ParseMilliseconds(kDrainTimeout, *text, milliseconds(0));
+    if (!d.ok()) return d.status();
+    daemon->drain_timeout = *d;
+  }
   if (const std::string* text = Given(kShutdownTimeout)) {
     Result<milliseconds> d = ParseMilliseconds(kShutdownTimeout, *text, milliseconds(0));
     if (!d.ok()) return d.status();
@@ -241,6 +252,23 @@ Status LimitFlags::Apply(HttpPoolOptions* options, DaemonLimits* daemon) const {
     daemon->loader.origin_max_bytes = static_cast<size_t>(*n);
   }
   return {};
+}
+
+Status LimitFlags::Check(std::string_view flag, std::string_view text) {
+  // A scratch app, so that the value goes through exactly what a flag
+  // would, interplay with defaults included.
+  CLI::App app;
+  LimitFlags flags;
+  flags.AddTo(&app);
+  auto it = flags.given_.find(flag);
+  if (it == flags.given_.end()) {
+    return InvalidArgumentError(std::string(flag) + ": not a limit flag");
+  }
+  it->second.option->add_result(std::string(text));
+  it->second.option->run_callback();
+  HttpPoolOptions options;
+  DaemonLimits daemon;
+  return flags.Apply(&options, &daemon);
 }
 
 }  // namespace groupcache::daemon

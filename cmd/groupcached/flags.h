@@ -33,8 +33,15 @@ namespace groupcache::daemon {
 
 // What the flags set outside HttpPoolOptions.
 struct DaemonLimits {
-  // --shutdown-timeout: how long a stopping node waits for requests in
-  // flight (HttpPool::Shutdown, NodeOptions::shutdown_timeout).
+  // --drain-timeout: on SIGTERM, how long a node goes on serving after it
+  // left discovery and turned /readyz to 503, before it stops accepting
+  // (long enough for peers and load balancers to stop sending it work).
+  // 0 by default: a node run by hand or by a test stops at once; behind a
+  // load balancer set a few seconds (deploy/kubernetes uses 2s).
+  std::chrono::milliseconds drain_timeout{0};
+  // --shutdown-timeout: then, how long a stopping node waits for requests
+  // in flight (HttpPool::Shutdown, NodeOptions::shutdown_timeout). A stop
+  // takes at most drain_timeout + shutdown_timeout (and half a second).
   std::chrono::milliseconds shutdown_timeout{5000};
   // --loads-max-keys: LoadCounter's table.
   size_t loads_max_keys = LoadCounter::kDefaultMaxKeys;
@@ -49,7 +56,7 @@ class LimitFlags {
   // --max-body-bytes-in-flight, --max-connections, --idle-timeout,
   // --header-timeout, --request-timeout, --client-pool-size,
   // --client-idle-timeout, --max-connections-per-peer, --io-threads,
-  // --worker-threads, --worker-queue-limit, --shutdown-timeout,
+  // --worker-threads, --worker-queue-limit, --drain-timeout, --shutdown-timeout,
   // --loads-max-keys, --dir-max-file-bytes, --origin-timeout, --origin-ca,
   // --origin-default-ttl and --origin-max-bytes to `app`, with their
   // defaults in the help. The values are stored in *this, which must
@@ -65,6 +72,12 @@ class LimitFlags {
   // nothing, out of range). An explicit --client-idle-timeout is taken as
   // is, even if not below idle_timeout.
   Status Apply(HttpPoolOptions* options, DaemonLimits* daemon) const;
+
+  // Whether `text` is a good value for limit flag `flag` ("--max-key-bytes"),
+  // by the rules of Apply; the config file checks its values with it.
+  // Errors: InvalidArgument as Apply's, or for a flag that is not one of
+  // these.
+  static Status Check(std::string_view flag, std::string_view text);
 
  private:
   struct Flag {

@@ -61,6 +61,41 @@ int64_t LoadCounter::untracked() const {
   return untracked_;
 }
 
+std::string LoadsJson(const LoadCounters& counters) {
+  if (counters.size() == 1) return counters.begin()->second.Json();
+  std::string out = "{";
+  for (const auto& [group, counter] : counters) {
+    if (out.size() > 1) out += ',';
+    out += nlohmann::json(group).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           ":" + counter.Json();
+  }
+  return out + "}";
+}
+
+std::string LoadsPrometheus(const LoadCounters& counters) {
+  if (counters.size() == 1) return counters.begin()->second.Prometheus();
+  std::string total =
+      "# HELP groupcached_loads_total Loader calls on this node.\n"
+      "# TYPE groupcached_loads_total counter\n";
+  std::string untracked =
+      "# HELP groupcached_loads_untracked_total Loader calls for keys not counted one by one "
+      "in GET /loads (over --loads-max-keys distinct keys).\n"
+      "# TYPE groupcached_loads_untracked_total counter\n";
+  for (const auto& [group, counter] : counters) {
+    // A label value escapes backslash, quote and newline.
+    std::string label;
+    for (char c : group) {
+      if (c == '\\' || c == '"') label += '\\';
+      label += c == '\n' ? std::string("\\n") : std::string(1, c);
+    }
+    total += "groupcached_loads_total{group=\"" + label + "\"} " + std::to_string(counter.total()) +
+             "\n";
+    untracked += "groupcached_loads_untracked_total{group=\"" + label + "\"} " +
+                 std::to_string(counter.untracked()) + "\n";
+  }
+  return total + untracked;
+}
+
 std::string SyntheticValue(std::string_view key, size_t size) {
   std::string seed(key);
   seed += ':';

@@ -61,6 +61,16 @@ class LoadCounter {
   int64_t untracked_ = 0;                               // GUARDED_BY(mu_)
 };
 
+// The load counters of a daemon's groups, by group name.
+using LoadCounters = std::map<std::string, LoadCounter, std::less<>>;
+
+// GET /loads: with one group, its counter's Json() (the flat object tests
+// and scripts parse); with several, {"group": {"key": calls, ...}, ...}.
+std::string LoadsJson(const LoadCounters& counters);
+// /metrics: with one group, its counter's Prometheus(); with several, the
+// same two counters with a sample per group labelled group="NAME".
+std::string LoadsPrometheus(const LoadCounters& counters);
+
 struct LoaderOptions {
   // dir: files larger than this are refused (ResourceExhausted): their
   // value could not be sent to a peer anyway. Default: the transport's

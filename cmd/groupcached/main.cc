@@ -7,6 +7,13 @@
 //               | --loader http:URL_TEMPLATE
 //               [--hash mailgun|golang] [--replicas N] [--log-level L]
 //
+// Or from a YAML file (config.h has the schema; deploy/groupcached.example.yaml
+// an example) that can declare several groups, each with its own loader:
+//   groupcached --config FILE [flags]   (a flag given beats the file)
+//   groupcached --check-config FILE [flags]
+//               (validates, loaders included, then exits: 0 with a summary
+//               on stdout, or 2 with every error, FILE:LINE: KEY: ...)
+//
 // As a Node that finds its peers through service discovery; its identity
 // comes from NODE_NAME, NODE_IP and GROUP_PORT (or the flags of the same
 // meaning), as in the reference:
@@ -53,23 +60,40 @@
 //
 // Serves the peer protocol, GET /metrics (Prometheus), GET /peers (JSON
 // array of the ring's peer URLs), GET /loads (JSON: loader calls per key on
-// this node, for up to --loads-max-keys keys; /metrics has the totals) and
-// GET /healthz. Stops cleanly on SIGTERM and SIGINT. A bad setting or a
-// discovery backend that cannot be reached at start is an error message and
-// exit status 2.
+// this node, for up to --loads-max-keys keys per group; /metrics has the
+// totals; with several groups {"group": {"key": calls}} and group labels) and
+// GET /healthz (alive), GET /readyz (200 once the node has joined: with
+// discovery, registered and its first discovery applied; 503 with a reason
+// while it starts and while it drains). --log-format json writes the log as
+// JSON lines ({"ts","level","logger","msg",fields...}) instead of text.
+// A bad setting or a discovery backend that cannot be reached at start is
+// an error message and exit status 2.
+//
+// Stopping (SIGTERM or SIGINT): the node leaves discovery (the peers stop
+// routing keys to it), /readyz turns 503, and it goes on serving every
+// request for --drain-timeout (default 0: none; a few seconds behind a load
+// balancer; a second signal cuts it short); then it
+// stops accepting and gives requests in flight --shutdown-timeout (5s)
+// before failing what is left. Exit status 0. So a stop takes at most
+// drain + shutdown timeout (+0.5 s): keep a pod's
+// terminationGracePeriodSeconds above that.
 
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "config.h"
 #include "flags.h"
 #include "groupcache/discovery/kubernetes_provider.h"
 #include "groupcache/discovery/static_provider.h"
@@ -78,6 +102,7 @@
 #include "groupcache/node.h"
 #include "groupcache/registry.h"
 #include "loaders.h"
+#include "readiness.h"
 #ifdef GROUPCACHE_HAVE_NATS
 #include "groupcache/discovery/nats_provider.h"
 #endif
@@ -254,9 +279,17 @@ int main(int argc, char** argv) {
   std::string hash = "mailgun";
   int replicas = groupcache::HashRing::kDefaultReplicas;
   std::string log_level = "info";
+  std::string log_format = "text";
   DiscoveryFlags disc;
   TlsFlags tls;
   groupcache::daemon::LimitFlags limit_flags;
+  std::string config_path;
+  std::string check_config;
+  auto* config_option =
+      app.add_option("--config", config_path, "YAML file of settings and groups (config.h)");
+  app.add_option("--check-config", check_config,
+                 "validate this config file (and the flags), print a summary and exit")
+      ->excludes(config_option);
   app.add_option("--listen", listen,
                  "HOST:PORT to serve on (with --discovery: where to bind, default "
                  "NODE_IP:GROUP_PORT)");
@@ -267,12 +300,12 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--loader", loader_spec,
                  "synthetic:SIZE[:DELAY_MS], dir:PATH or http:URL_TEMPLATE (one {key}, e.g. "
-                 "http:https://origin/images/{key})")
-      ->required();
+                 "http:https://origin/images/{key}); required without groups in --config");
   app.add_option("--hash", hash, "ring: mailgun (default) or golang (original groupcache)")
       ->check(CLI::IsMember({"mailgun", "golang"}));
   app.add_option("--replicas", replicas, "ring points per peer")->check(CLI::PositiveNumber);
   app.add_option("--log-level", log_level, "debug, info, warn, error or off");
+  app.add_option("--log-format", log_format, "text (default) or json (one object per line)");
   app.add_option("--discovery", disc.kind, "find peers through: static, nats, kubernetes or mdns")
       ->check(CLI::IsMember({"static", "nats", "kubernetes", "mdns"}));
   app.add_option("--kube-namespace", disc.kube_namespace,
@@ -341,15 +374,41 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  // The file fills in the flags not given, before anything reads them.
+  if (!check_config.empty()) config_path = check_config;
+  std::optional<groupcache::daemon::Config> config;
+  groupcache::daemon::FlagSources from_file;
+  if (!config_path.empty()) {
+    auto read = groupcache::daemon::ReadConfig(config_path);
+    if (!read.ok()) return Fail(read.status().message());
+    config = std::move(*read);
+    if (auto s = groupcache::daemon::ApplyConfig(*config, &app, &from_file); !s.ok()) {
+      return Fail(s.message());
+    }
+  }
+
   groupcache::HttpPoolOptions options;
   groupcache::daemon::DaemonLimits limits;
   if (groupcache::Status s = limit_flags.Apply(&options, &limits); !s.ok()) {
     return Fail(s.message());
   }
+  auto groups =
+      groupcache::daemon::PlanGroups(config ? &*config : nullptr, app, from_file,
+                                     {group_name, cache_bytes, loader_spec}, limits.loader);
+  if (!groups.ok()) return Fail(groups.status().message());
 
   groupcache::LogLevel level = groupcache::LogLevel::kInfo;
   if (!groupcache::ParseLogLevel(log_level, &level)) return Fail("bad --log-level " + log_level);
   if (disc.kind.empty() && listen.empty()) return Fail("--listen or --discovery is required");
+  if (!check_config.empty()) {
+    for (const auto& plan : *groups) {
+      groupcache::daemon::LoadCounter scratch(0);
+      auto getter = groupcache::daemon::MakeLoader(plan.loader, plan.loader_options, &scratch);
+      if (!getter.ok()) return Fail(plan.where + ": " + getter.status().message());
+    }
+    std::cout << check_config << ": ok: " << groupcache::daemon::DescribeGroups(*groups) << '\n';
+    return 0;
+  }
 
   // Block the stop signals in every thread; main waits for them below.
   sigset_t stop_signals;
@@ -358,7 +417,11 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  auto logger = groupcache::NewDefaultLogger(level, "groupcached");
+  groupcache::LogFormat format = groupcache::LogFormat::kText;
+  if (!groupcache::ParseLogFormat(log_format, &format)) {
+    return Fail("bad --log-format " + log_format);
+  }
+  auto logger = groupcache::NewDefaultLogger({level, "groupcached", format});
   // A server wants every descriptor it is allowed: the soft limit (often
   // 1024) is below max_connections plus the connections to peers, and the
   // hard limit is what the operator set. (Go's runtime does the same.)
@@ -371,18 +434,30 @@ int main(int argc, char** argv) {
     }
   }
   auto registry = std::make_shared<groupcache::Registry>(groupcache::RegistryOptions{logger});
-  groupcache::daemon::LoadCounter loads(limits.loads_max_keys);
+  // One counter per group, so that /loads tells the groups' keys apart.
+  groupcache::daemon::LoadCounters loads;
   groupcache::daemon::OriginStats origin_stats;
-  auto getter = groupcache::daemon::MakeLoader(loader_spec, limits.loader, &loads, &origin_stats);
-  if (!getter.ok()) return Fail(getter.status().message());
-  auto group = registry->NewGroup(group_name, cache_bytes, *getter);
-  if (!group.ok()) return Fail(group.status().ToString());
+  std::string group_names;
+  for (const auto& plan : *groups) {
+    auto& counter = loads.try_emplace(plan.name, limits.loads_max_keys).first->second;
+    auto getter =
+        groupcache::daemon::MakeLoader(plan.loader, plan.loader_options, &counter, &origin_stats);
+    if (!getter.ok()) return Fail(plan.where + ": " + getter.status().message());
+    auto group = registry->NewGroup({.name = plan.name,
+                                     .cache_bytes = plan.cache_bytes,
+                                     .getter = *getter,
+                                     .cache_shards = plan.cache_shards});
+    if (!group.ok()) return Fail(plan.where + ": " + group.status().ToString());
+    group_names += (group_names.empty() ? "" : ",") + plan.name;
+  }
 
   options.ring.replicas = replicas;
   groupcache::ParseRingAlgorithm(hash, &options.ring.algorithm);
   ApplyTls(tls, &options);
 
   // Either a pool of our own with a fixed peer list, or a Node.
+  // Declared before the pool: its /readyz handler borrows it.
+  groupcache::daemon::Readiness readiness;
   std::unique_ptr<groupcache::HttpPool> own_pool;
   std::unique_ptr<groupcache::Node> node;
   groupcache::HttpPool* pool = nullptr;
@@ -391,6 +466,7 @@ int main(int argc, char** argv) {
     auto started = groupcache::HttpPool::Start(registry.get(), self, listen, options);
     if (!started.ok()) return Fail(started.status().ToString());
     own_pool = std::move(*started);
+    own_pool->AddHandler("GET", "/readyz", readiness.Handler());
     own_pool->SetPeers(peers);
     registry->SetPeerPicker(own_pool->picker());
     pool = own_pool.get();
@@ -413,6 +489,10 @@ int main(int argc, char** argv) {
     node_options.pool = options;
     node_options.shutdown_timeout = limits.shutdown_timeout;
     node_options.logger = logger;
+    // /readyz answers 503 while the node joins.
+    node_options.on_serving = [&readiness](groupcache::HttpPool& p) {
+      p.AddHandler("GET", "/readyz", readiness.Handler());
+    };
     node_options.registry = registry;
     auto sd = MakeDiscovery(disc, peers, logger);
     if (!sd.ok()) return Fail(sd.status().message());
@@ -430,7 +510,7 @@ int main(int argc, char** argv) {
             "# HELP groupcache_peers Peers on this node's hash ring, itself included.\n"
             "# TYPE groupcache_peers gauge\n"
             "groupcache_peers " +
-            std::to_string(pool->Peers().size()) + "\n" + loads.Prometheus() +
+            std::to_string(pool->Peers().size()) + "\n" + LoadsPrometheus(loads) +
             origin_stats.Prometheus();
         if (disc.kube != nullptr) extra += KubernetesMetrics(*disc.kube);
         return groupcache::HttpResponse{200, "text/plain; version=0.0.4",
@@ -442,7 +522,7 @@ int main(int argc, char** argv) {
     return groupcache::HttpResponse{200, "application/json", nlohmann::json(urls).dump() + "\n"};
   });
   pool->AddHandler("GET", "/loads", [&loads](const groupcache::HttpRequest&) {
-    return groupcache::HttpResponse{200, "application/json", loads.Json()};
+    return groupcache::HttpResponse{200, "application/json", LoadsJson(loads)};
   });
   pool->AddHandler("GET", "/healthz", [](const groupcache::HttpRequest&) {
     return groupcache::HttpResponse{200, "text/plain", "ok\n"};
@@ -450,13 +530,39 @@ int main(int argc, char** argv) {
 
   logger->Info("listening", {{"port", std::to_string(pool->port())},
                              {"self", self},
-                             {"group", group_name},
+                             {"group", group_names},
                              {"hash", hash},
                              {"discovery", disc.kind.empty() ? "none" : disc.kind}});
-  std::fprintf(stderr, "listening on port %d as %s\n", pool->port(), self.c_str());
+  if (format == groupcache::LogFormat::kText) {  // JSON lines only, with json
+    std::fprintf(stderr, "listening on port %d as %s\n", pool->port(), self.c_str());
+  }
+
+  // The groups exist and the node has joined (Node::Start returns once its
+  // first discovery is applied).
+  readiness.SetReady();
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
+  // Leave first, so that the peers stop routing keys here and load
+  // balancers stop sending clients, while whatever still comes is served.
+  readiness.SetNotReady("draining: shutting down");
+  logger->Info("draining", {{"signal", std::to_string(signal_number)},
+                            {"drain_ms", std::to_string(limits.drain_timeout.count())}});
+  if (node) {
+    if (groupcache::Status s = node->Leave(); !s.ok()) {
+      logger->Warn("leave", {{"error", s.ToString()}});
+    }
+  }
+  const auto drain_end = std::chrono::steady_clock::now() + limits.drain_timeout;
+  for (auto left = limits.drain_timeout; left.count() > 0;
+       left = std::chrono::duration_cast<std::chrono::milliseconds>(
+           drain_end - std::chrono::steady_clock::now())) {
+    timespec wait{};
+    wait.tv_sec = static_cast<time_t>(left.count() / 1000);
+    wait.tv_nsec = static_cast<decltype(wait.tv_nsec)>(left.count() % 1000 * 1000000);
+    if (sigtimedwait(&stop_signals, nullptr, &wait) >= 0) break;  // a second signal
+    if (errno != EINTR) break;                                    // EAGAIN: the drain is over
+  }
   logger->Info("stopping", {{"signal", std::to_string(signal_number)}});
   if (node) {
     if (groupcache::Status s = node->Stop(); !s.ok())

@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     std::string m = Fetch(url, "/metrics");
     std::string l = Fetch(url, "/loads");
     double gets = Metric(m, "groupcache_gets_total");
-    double hits = Metric(m, "groupcache_cache_hits_total");
+    double hits = Metric(m, "groupcache_hits_total");
     std::printf("%-26s %8.0f %8.0f %7.1f%% %11.0f %11.0f %9.0f\n", url.c_str(), gets, hits,
                 gets > 0 ? 100 * hits / gets : 0, Metric(m, "groupcache_local_loads_total"),
                 Metric(m, "groupcache_peer_loads_total"),

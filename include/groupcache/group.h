@@ -39,7 +39,9 @@
 #ifndef GROUPCACHE_GROUP_H_
 #define GROUPCACHE_GROUP_H_
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,6 +51,7 @@
 
 #include "groupcache/byte_view.h"
 #include "groupcache/context.h"
+#include "groupcache/histogram.h"
 #include "groupcache/logger.h"
 #include "groupcache/peers.h"
 #include "groupcache/sink.h"
@@ -110,6 +113,15 @@ class Group : public std::enable_shared_from_this<Group> {
   Status Set(const Context& ctx, std::string_view key, std::string_view value,
              Time expire = kNoExpiry, bool hot_cache = false);
 
+  // Set for the whole cluster: the owner's main cache gets the value (as
+  // Set), then every other peer, and this process unless it is the owner,
+  // drops its copy of the key (a hot-cache mirror of the old value would
+  // otherwise be served until it is evicted or expires). All peers are
+  // tried; if any failed, the error names each failed peer (the value is
+  // set on the owner all the same).
+  Status SetEverywhere(const Context& ctx, std::string_view key, std::string_view value,
+                       Time expire = kNoExpiry);
+
   // Removes `key` everywhere: the owner first (if remote), then here, then
   // every other peer concurrently (they may hold it in their hot caches).
   // All peers are tried; if any failed, the error names each failed peer.
@@ -118,6 +130,29 @@ class Group : public std::enable_shared_from_this<Group> {
   const std::string& name() const { return name_; }
   GroupStats Stats() const;
   CacheStats GetCacheStats(CacheType which) const;
+
+  // Where a GetAsync found its value.
+  enum class Source {
+    kHit,   // this process's main cache
+    kHot,   // this process's hot cache (a mirror of another peer's key)
+    kPeer,  // fetched from the key's owner (by this call or one it joined)
+    kLoad,  // this process's getter (it owns the key, or the owner failed)
+  };
+  static constexpr size_t kSources = 4;
+
+  // Latency histograms (histogram.h). A hit costs none of them, except in
+  // client_get, which a transport fills.
+  struct Latencies {
+    HistogramSnapshot peer_fetch;  // each fetch from the key's owner, failed ones too
+    HistogramSnapshot local_load;  // each getter call, failed ones too
+    // Client API GETs from request to reply, by Source (a transport
+    // records them through ObserveClientGet).
+    std::array<HistogramSnapshot, kSources> client_get;
+  };
+  Latencies GetLatencies() const;
+  // For a transport serving application clients: one GET answered after
+  // `elapsed` (from its request's arrival to its reply), found at `source`.
+  void ObserveClientGet(Source source, Clock::duration elapsed);
 
   // The server half of the peer protocol, for transports. Not for
   // application code.
@@ -142,13 +177,6 @@ class Group : public std::enable_shared_from_this<Group> {
   void GetForPeerAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
                        std::function<void(const Result<ByteView>&)> done);
 
-  // Where a GetAsync found its value.
-  enum class Source {
-    kHit,   // this process's main cache
-    kHot,   // this process's hot cache (a mirror of another peer's key)
-    kPeer,  // fetched from the key's owner (by this call or one it joined)
-    kLoad,  // this process's getter (it owns the key, or the owner failed)
-  };
   // "hit", "hot", "peer", "load".
   static std::string_view SourceName(Source source);
   // The non-blocking Get, for a transport serving application clients (an

@@ -7,7 +7,7 @@
 // Implementations must be thread-safe.
 //
 // Two implementations come with the library: NewDefaultLogger() (spdlog, to
-// stderr) and NewNullLogger() (drops everything).
+// stderr, as text or as JSON lines) and NewNullLogger() (drops everything).
 //
 // Example:
 //   logger.Log(LogLevel::kWarn, "peer fetch failed",
@@ -58,8 +58,32 @@ class Logger {
   }
 };
 
-// Writes "message key=value key=value" lines to stderr through spdlog, with
-// a timestamp and level, from `level` up. `name` tags the lines.
+enum class LogFormat {
+  // "[time] [name] [level] message key=value key="quoted value"".
+  kText,
+  // One JSON object per line, for log collectors:
+  //   {"ts":"2024-05-01T12:00:00.123Z","level":"warn","logger":"NAME",
+  //    "msg":"MESSAGE","KEY":"VALUE",...}
+  // ts is UTC with milliseconds; level is debug, info, warn or error; the
+  // fields follow in their order, as strings (invalid UTF-8 replaced by
+  // U+FFFD). A field named ts, level, logger or msg is written with a
+  // trailing underscore (msg_), so it cannot hide the line's own.
+  kJson,
+};
+
+// Parses "text" or "json"; false if unknown.
+bool ParseLogFormat(std::string_view text, LogFormat* format);
+
+struct DefaultLoggerOptions {
+  LogLevel level = LogLevel::kInfo;  // written from this level up
+  std::string name = "groupcache";   // tags the lines
+  LogFormat format = LogFormat::kText;
+};
+
+// Writes to stderr through spdlog in `options.format`.
+std::shared_ptr<Logger> NewDefaultLogger(DefaultLoggerOptions options);
+
+// Writes "message key=value key=value" lines (LogFormat::kText).
 std::shared_ptr<Logger> NewDefaultLogger(LogLevel level = LogLevel::kInfo,
                                          std::string name = "groupcache");
 

@@ -8,7 +8,9 @@
 // first discovery (this node is always a peer) and follows the provider's
 // watch stream, resetting the ring to the set of live nodes on every event.
 // Stop() closes the provider, deregisters, and shuts the server down within
-// the configured timeout; the destructor calls it.
+// the configured timeout; the destructor calls it. For a graceful stop,
+// Leave() first: the node leaves discovery (the peers drop it from their
+// rings) but goes on serving until Stop().
 //
 // The node's identity comes from NodeOptions, which NodeOptionsFromEnv fills
 // from NODE_NAME (defaults to NODE_IP), NODE_IP (defaults to the host name)
@@ -28,6 +30,7 @@
 #define GROUPCACHE_NODE_H_
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +58,10 @@ struct NodeOptions {
   // 404, which the asking peer reports as not found).
   std::shared_ptr<Registry> registry;
   std::chrono::milliseconds shutdown_timeout{5000};
+  // Called once the server listens, before discovery starts (on Start's
+  // thread): the place to add handlers (HttpPool::AddHandler) that must
+  // answer while the node joins, such as a readiness probe.
+  std::function<void(HttpPool&)> on_serving;
 };
 
 // Fills name, host and port of `base` from NODE_NAME, NODE_IP and
@@ -84,8 +91,16 @@ class Node {
   // The peer URLs on the ring, sorted.
   std::vector<std::string> Peers() const;
 
-  // Idempotent. Returns the first error met while leaving (the node still
-  // stops).
+  // Leaves the cluster but keeps serving: closes the provider (no more
+  // membership events) and deregisters, so that the peers stop routing
+  // keys here, while this node still answers the requests that come (and
+  // still forwards keys it does not own by its last ring). Idempotent.
+  // Returns the provider's first error (the node has left regardless).
+  Status Leave();
+
+  // Leaves (if not done yet), then shuts the server down: requests in
+  // flight get up to shutdown_timeout. Idempotent. Returns the first error
+  // met while leaving (the node still stops).
   Status Stop();
 
  private:
@@ -104,6 +119,7 @@ class Node {
 
   mutable std::mutex mu_;
   std::map<std::string, std::string> members_;  // GUARDED_BY(mu_): name -> URL
+  bool left_ = false;                           // GUARDED_BY(mu_)
   bool stopped_ = false;                        // GUARDED_BY(mu_)
 };
 

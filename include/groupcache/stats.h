@@ -21,6 +21,10 @@ struct CacheStats {
   int64_t gets = 0;  // lookups that reached this cache
   int64_t hits = 0;
   int64_t evictions = 0;  // entries dropped to respect the byte budget
+  // Of those, the ones whose expiry had not passed: a value still good
+  // dropped for room (Go: EvictionsNonExpiredOnMemFull), a sign the budget
+  // is too small.
+  int64_t evictions_nonexpired = 0;
 };
 
 struct GroupStats {

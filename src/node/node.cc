@@ -94,6 +94,7 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options,
   node->pool_ = std::move(*pool);
   node->pool_->SetPeers({node->url_});
   node->registry_->SetPeerPicker(node->pool_->picker());
+  if (opts.on_serving) opts.on_serving(*node->pool_);
 
   // Then discovery. On any error, Stop() undoes what was done.
   node->discovery_->SetSelf(self);
@@ -146,7 +147,7 @@ std::vector<std::string> Node::Peers() const {
 
 void Node::Apply(const discovery::Event& event) {
   std::lock_guard lock(mu_);
-  if (stopped_) return;
+  if (left_) return;
   switch (event.kind) {
     case discovery::Event::Kind::kAdded: members_[event.node.Address()] = UrlOf(event.node); break;
     case discovery::Event::Kind::kModified:
@@ -171,24 +172,35 @@ void Node::PushPeers() {
   pool_->SetPeers(std::move(peers));
 }
 
-Status Node::Stop() {
+Status Node::Leave() {
   {
     std::lock_guard lock(mu_);
-    if (stopped_) return {};
-    stopped_ = true;
+    if (left_) return {};
+    left_ = true;
   }
   // The reference's order: close the provider (no more events; a
-  // registered provider deregisters on the way), deregister (a no-op
-  // then), drain and shut the server down.
+  // registered provider deregisters on the way), then deregister (a no-op
+  // then).
   Status first;
   discovery::Provider& provider = discovery_->provider();
   if (Status s = provider.Close(); !s.ok()) first = Step(provider, "Close", s);
   if (Status s = provider.Deregister(); !s.ok() && first.ok()) {
     first = Step(provider, "Deregister", s);
   }
+  if (!first.ok()) logger_->Warn("node left with an error", {{"error", first.ToString()}});
+  return first;
+}
+
+Status Node::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return {};
+    stopped_ = true;
+  }
+  // Leave, then drain and shut the server down.
+  Status first = Leave();
   registry_->SetPeerPicker(nullptr);
   if (pool_) pool_->Shutdown(options_.shutdown_timeout);
-  if (!first.ok()) logger_->Warn("node stopped with an error", {{"error", first.ToString()}});
   return first;
 }
 

@@ -120,8 +120,8 @@ std::optional<PeerReply> ApiHandler::Handle(std::string_view method, std::string
       expire = WallClock::now() + *d;
     }
     *job = [group, key = std::string(key), value = body, expire, timeout] {
-      Status s = group->Set(Context::Background().WithTimeout(timeout), key, value, expire,
-                            /*hot_cache=*/true);
+      Status s =
+          group->SetEverywhere(Context::Background().WithTimeout(timeout), key, value, expire);
       if (!s.ok())
         return Error(s.code() == StatusCode::kDeadlineExceeded ? 504 : 502,
                      "set failed: " + s.ToString());
@@ -143,17 +143,24 @@ std::optional<PeerReply> ApiHandler::Handle(std::string_view method, std::string
   pending->key = std::string(key);
   pending->head = head;
   pending->timeout = timeout;
+  pending->start = Clock::now();
   return std::nullopt;
 }
 
 void ApiHandler::LoadAsync(const Context& ctx, const Pending& pending,
                            const Group::LocalRunner& run_local,
                            std::function<void(PeerReply)> done) {
-  pending.group->GetAsync(ctx, pending.key, run_local,
-                          [done = std::move(done), head = pending.head](
-                              const Result<ByteView>& value, Group::Source source) {
-                            done(ReplyFor(value, source, head));
-                          });
+  // The callback holds the group: a request that gave up no longer does.
+  pending.group->GetAsync(
+      ctx, pending.key, run_local,
+      [done = std::move(done), head = pending.head, start = pending.start, group = pending.group](
+          const Result<ByteView>& value, Group::Source source) {
+        PeerReply reply = ReplyFor(value, source, head);
+        // Measured before the reply is handed over: the histogram is the
+        // server's share of the latency, writing the reply aside.
+        group->ObserveClientGet(source, Clock::now() - start);
+        done(std::move(reply));
+      });
 }
 
 PeerReply ApiHandler::ReplyFor(const Result<ByteView>& value, Group::Source source, bool head) {

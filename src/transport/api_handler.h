@@ -10,8 +10,9 @@
 //          deadline (`timeout`, default the server's request_timeout), 502
 //          for any other failure (the origin's, or a peer's).
 //   HEAD   the same without the body.
-//   PUT    body = value [?ttl=30s]: a cluster-wide Set (the owner's main
-//          cache, this node's hot cache); 204 once done.
+//   PUT    body = value [?ttl=30s]: a cluster-wide Set (Group::SetEverywhere:
+//          the owner's main cache, and every other node drops its copy);
+//          204 once done, or 502 naming each peer that failed.
 //   DELETE a cluster-wide Remove (the owner, then every peer); 204 once
 //          done, or 502 naming each peer that failed.
 // The key is the rest of the path after /keys/, percent-decoded (it may
@@ -51,6 +52,9 @@ class ApiHandler {
     std::string key;
     bool head = false;
     std::chrono::milliseconds timeout{0};
+    // When the request arrived (Handle's call): the group's
+    // client_get_duration histogram counts from here to the reply.
+    Clock::time_point start;
   };
 
   // `registry` must outlive the handler.
@@ -65,7 +69,8 @@ class ApiHandler {
                                   std::function<PeerReply()>* job) const;
 
   // Loads a Pending GET without blocking: `done` gets the reply once, from
-  // any thread.
+  // any thread. The time from pending.start to the reply is recorded in the
+  // group's client GET histogram (Group::ObserveClientGet), by source.
   static void LoadAsync(const Context& ctx, const Pending& pending,
                         const Group::LocalRunner& run_local, std::function<void(PeerReply)> done);
 

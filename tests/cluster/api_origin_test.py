@@ -562,6 +562,45 @@ def test_timeout_head_and_request_errors(c):
     assert c.origin.count("objects/" + "k" * 65536) == 0 and c.origin.count("objects/x") == 0
 
 
+def test_groupcache_cli_cluster_commands(c):
+    """groupcache-cli get|set|remove --cluster: the same operations through the
+    client API, with the CLI's exit statuses."""
+    cli = str(Path(GROUPCACHED).parent / "groupcache-cli")
+    if not os.path.exists(cli):
+        print("  no groupcache-cli next to groupcached: skipped")
+        return
+
+    def run(*args, node=0, data=None):
+        p = subprocess.run([cli] + list(args[:1]) + ["--cluster", "--peer", c.urls[node],
+                                                     "--group", "g"] + list(args[1:]),
+                           capture_output=True, timeout=20)
+        return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+    key = "objects/cli key"
+    rc, out, err = run("get", "-v", key, node=0)
+    assert rc == 0 and out == key_path(key).encode(), (rc, out, err)
+    assert "source: " in err, err
+    rc, out, err = run("get", "-v", key, node=1)
+    assert rc == 0 and out == key_path(key).encode(), (rc, out, err)
+    assert c.origin.count(key) == 1, c.origin.count(key)
+    rc, out, err = run("set", key, "set by the cli", "--ttl", "30s", node=2)
+    assert rc == 0, (rc, err)
+    for i in range(3):
+        rc, out, err = run("get", key, node=i)
+        assert rc == 0 and out == b"set by the cli", (i, rc, out, err)
+    rc, out, err = run("remove", key, node=1)
+    assert rc == 0, (rc, err)
+    rc, out, err = run("get", key, node=0)
+    assert rc == 0 and out == key_path(key).encode(), (rc, out, err)
+    assert c.origin.count(key) == 2, c.origin.count(key)
+    rc, out, err = run("get", "status/404/cli-missing", node=0)
+    assert rc == 3 and "404" in err, (rc, err)
+    p = subprocess.run([cli, "get", "--cluster", "--peer", "http://127.0.0.1:1", "--group", "g",
+                        "k"], capture_output=True, timeout=20)
+    assert p.returncode == 1 and b"connecting" in p.stderr, p
+    print("  get/set/remove --cluster through the API: exit statuses 0, 3 (404), 1 (no node)")
+
+
 def main():
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)

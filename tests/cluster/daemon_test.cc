@@ -1,6 +1,6 @@
 // groupcached as a real process: its limit flags (refused bad values, an
-// idle timeout that really closes connections) and the load counts in
-// /metrics.
+// idle timeout that really closes connections), the load counts in
+// /metrics, and a graceful stop (/readyz, the drain, JSON log lines).
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -9,14 +9,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster_fixture.h"
@@ -29,7 +32,8 @@ using Clock = std::chrono::steady_clock;
 
 // Starts a one-node groupcached on a free port with `extra` flags.
 std::unique_ptr<ChildProcess> StartDaemon(int port, const std::vector<std::string>& extra,
-                                          const std::string& loader = "synthetic:16") {
+                                          const std::string& loader = "synthetic:16",
+                                          const std::string& log_level = "warn") {
   std::string url = "http://127.0.0.1:" + std::to_string(port);
   std::vector<std::string> argv = {GROUPCACHE_GROUPCACHED,
                                    "--listen",
@@ -41,7 +45,7 @@ std::unique_ptr<ChildProcess> StartDaemon(int port, const std::vector<std::strin
                                    "--loader",
                                    loader,
                                    "--log-level",
-                                   "warn"};
+                                   log_level};
   argv.insert(argv.end(), extra.begin(), extra.end());
   std::string log = std::string(::testing::TempDir()) + "daemon-" + std::to_string(port) + "-" +
                     std::to_string(getpid()) + ".log";
@@ -197,6 +201,91 @@ TEST(DaemonTest, DirLoaderRefusesDotfilesWith400AndLargeFiles) {
   // Refused keys are not loads.
   EXPECT_EQ(Loads(node), (std::map<std::string, int>{{"a", 1}, {"big", 1}, {"missing", 1}}));
   fs::remove_all(dir);
+}
+
+// Polls `done` every 10 ms until it holds; false after `timeout`.
+template <typename Predicate>
+bool WaitFor(Predicate done, Clock::duration timeout) {
+  for (auto end = Clock::now() + timeout; Clock::now() < end;) {
+    if (done()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return done();
+}
+
+TEST(DaemonTest, BadLogFormatExitsWithStatus2) {
+  auto daemon = StartDaemon(FreePort(), {"--log-format", "xml"});
+  EXPECT_EQ(daemon->Wait(), 2);
+  EXPECT_NE(daemon->Log().find("--log-format"), std::string::npos) << daemon->Log();
+}
+
+// SIGTERM with client API GETs in flight (each a 3 s load): /readyz turns
+// 503 at once and the node still answers during the drain (2 s); the loads
+// outlive the drain and finish within --shutdown-timeout; every request
+// gets its 200, and the process exits 0. The log is JSON lines throughout.
+TEST(DaemonTest, SigtermDrainsAndFinishesRequestsInFlight) {
+  int port = FreePort();
+  auto daemon = StartDaemon(port,
+                            Words("--drain-timeout 2s --shutdown-timeout 5s --request-timeout 10s "
+                                  "--log-format json"),
+                            "synthetic:16:3000", "info");
+  ASSERT_TRUE(daemon->WaitForPort(port)) << daemon->Log();
+  // Static peers: ready as soon as it listens.
+  RawResponse ready = HttpGet(port, "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  ASSERT_EQ(HttpGet(port, "/api/v1/groups/g/keys/warm").status, 200);  // cached from now on
+
+  ClusterNode node;
+  node.port = port;
+  constexpr int kInFlight = 3;
+  std::vector<RawResponse> answers(kInFlight);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kInFlight; ++i) {
+    clients.emplace_back([&answers, i, port] {
+      answers[static_cast<size_t>(i)] =
+          HttpGet(port, "/api/v1/groups/g/keys/slow" + std::to_string(i));
+    });
+  }
+  // Every load has started (the loader counts a key as it begins).
+  ASSERT_TRUE(WaitFor([&] { return Loads(node).size() == kInFlight + 1; }, 5s)) << daemon->Log();
+
+  daemon->Kill(SIGTERM);
+  const auto sigterm = Clock::now();
+  RawResponse draining;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        draining = HttpGet(port, "/readyz");
+        return draining.status == 503;
+      },
+      1500ms))
+      << draining.status << " " << daemon->Log();
+  EXPECT_NE(draining.body.find("draining"), std::string::npos) << draining.body;
+  // Still serving during the drain: a hit, and liveness.
+  EXPECT_EQ(HttpGet(port, "/api/v1/groups/g/keys/warm").status, 200);
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  EXPECT_LT(Clock::now() - sigterm, 2s) << "the checks above must fall within the drain";
+
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < kInFlight; ++i) {
+    EXPECT_EQ(answers[static_cast<size_t>(i)].status, 200)
+        << i << ": " << answers[static_cast<size_t>(i)].body;
+    EXPECT_EQ(answers[static_cast<size_t>(i)].body.size(), 16U) << i;
+  }
+  EXPECT_EQ(daemon->Wait(), 0) << daemon->Log();
+  // The drain lasted its 2 s (the loads alone took 3 s from before it).
+  EXPECT_GE(Clock::now() - sigterm, 2s);
+
+  std::istringstream log(daemon->Log());
+  std::vector<std::string> messages;
+  for (std::string line; std::getline(log, line);) {
+    ASSERT_TRUE(nlohmann::json::accept(line)) << "not JSON: " << line;
+    nlohmann::json j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["logger"], "groupcached") << line;
+    messages.push_back(j["msg"]);
+  }
+  EXPECT_NE(std::find(messages.begin(), messages.end(), "draining"), messages.end());
+  EXPECT_NE(std::find(messages.begin(), messages.end(), "stopping"), messages.end());
 }
 
 }  // namespace

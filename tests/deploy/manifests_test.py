@@ -510,14 +510,16 @@ def test_identity_comes_from_the_right_fields():
         assert "value" not in env[name]
 
 
-def test_probes_hit_healthz_on_the_group_port():
+def test_probes_hit_readyz_and_healthz_on_the_group_port():
     _, _, container, _ = _deployment_parts()
     group_port = named_port(container)["containerPort"]
-    for probe_name in ("readinessProbe", "livenessProbe"):
+    # Readiness (ring membership) on /readyz, which fails while the node
+    # drains; liveness on /healthz, which only says the process answers.
+    for probe_name, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
         probe = container.get(probe_name)
         assert probe, f"no {probe_name}"
         get = probe["httpGet"]
-        assert get["path"] == "/healthz", (probe_name, get)
+        assert get["path"] == path, (probe_name, get)
         assert resolve_port(container, get["port"]) == group_port, (probe_name, get)
         assert get.get("scheme", "HTTP") == "HTTP", (probe_name, get)
 
@@ -526,8 +528,10 @@ def test_grace_period_covers_the_drain():
     _, template, container, flags = _deployment_parts()
     grace = template["spec"]["terminationGracePeriodSeconds"]
     assert "--shutdown-timeout" in flags, "pass --shutdown-timeout explicitly"
-    drain = parse_duration(flags["--shutdown-timeout"])
-    assert grace > drain, f"grace {grace}s <= --shutdown-timeout {drain}s"
+    assert "--drain-timeout" in flags, "pass --drain-timeout explicitly"
+    # After SIGTERM: the drain, then the wait for requests in flight.
+    drain = parse_duration(flags["--drain-timeout"]) + parse_duration(flags["--shutdown-timeout"])
+    assert grace > drain, f"grace {grace}s <= drain + shutdown timeout {drain}s"
     sleep = prestop_sleep_seconds(container)
     assert sleep > 0, "no preStop sleep"
     # The grace period counts from deletion, so the preStop sleep spends it too.

@@ -147,13 +147,13 @@ class Cluster:
             if skip:
                 skip = False
                 continue
-            if a in ("--loader", "--shutdown-timeout"):
+            if a in ("--loader", "--drain-timeout", "--shutdown-timeout"):
                 skip = True
                 continue
             out.append(a)
         out += ["--loader", loader, "--kubeconfig", kubeconfig or self.ready["kubeconfig_token_file"],
                 "--kube-namespace", NS, "--kube-backoff-max", "1s", "--kube-watch-timeout", "5s",
-                "--shutdown-timeout", "1s", "--log-level", "info"]
+                "--drain-timeout", "0s", "--shutdown-timeout", "1s", "--log-level", "info"]
         log = open(os.path.join(self.dir, "%s.log" % name), "w")
         proc = subprocess.Popen([GROUPCACHED] + out, env=env, stdout=subprocess.DEVNULL,
                                 stderr=log)
