@@ -60,6 +60,8 @@ std::optional<std::chrono::milliseconds> ApiHandler::ParseDuration(std::string_v
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || end == text.data() || n < 0) return std::nullopt;
   std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
+  // Before multiplying: a huge count must be refused, not overflow.
+  if (n > int64_t{1} << 40) return std::nullopt;
   int64_t ms = 0;
   if (unit == "ms") {
     ms = n;
@@ -72,7 +74,6 @@ std::optional<std::chrono::milliseconds> ApiHandler::ParseDuration(std::string_v
   } else {
     return std::nullopt;
   }
-  if (n > int64_t{1} << 40) return std::nullopt;  // no overflow above
   return std::chrono::milliseconds(ms);
 }
 
