@@ -3,6 +3,10 @@
 #include <bit>
 #include <functional>
 #include <limits>
+#include <memory>
+
+#include "lru.h"
+#include "s3fifo.h"
 
 namespace groupcache::internal {
 namespace {
@@ -16,60 +20,65 @@ size_t AutoShards(int64_t cache_bytes) {
   return n;
 }
 
+std::unique_ptr<EvictionStore> NewStore(Eviction eviction) {
+  if (eviction == Eviction::kLru) return std::make_unique<Lru>();
+  return std::make_unique<S3Fifo>();
+}
+
 }  // namespace
 
-Cache::Cache(int64_t cache_bytes, int shards)
-    : budget_(cache_bytes < 0 ? 0 : cache_bytes),
+Cache::Cache(int64_t cache_bytes, int shards, Eviction eviction)
+    : concurrent_reads_(eviction == Eviction::kS3Fifo),
+      budget_(cache_bytes < 0 ? 0 : cache_bytes),
       shard_count_(shards > 0 ? std::bit_ceil(static_cast<size_t>(shards))
                               : AutoShards(cache_bytes)),
       shards_(std::make_unique<Shard[]>(shard_count_)) {
   shard_budget_ = budget_ / static_cast<int64_t>(shard_count_);
-}
-
-Cache::Shard& Cache::ShardFor(const HashedKey& key) {
-  // The top bits: the index inside a shard buckets by the low bits of the
-  // same hash, so the two choices stay independent.
-  return shards_[(key.hash >> 56) & (shard_count_ - 1)];
+  for (size_t i = 0; i < shard_count_; ++i) {
+    shards_[i].main = NewStore(eviction);
+    shards_[i].hot = NewStore(eviction);
+  }
 }
 
 bool Cache::Lookup(std::string_view k, ByteView* out, CacheType* which) {
-  const HashedKey key = HashedKey::Of(k);
-  Shard& s = ShardFor(key);
-  std::lock_guard lock(s.mu);
+  return Visit(k, [&](const ByteView& v, CacheType t) {
+    *out = v;
+    if (which != nullptr) *which = t;
+  });
+}
+
+const ByteView* Cache::FindLocked(Shard& s, const HashedKey& key, CacheType* which) {
   ++s.main_counters.gets;
-  const int64_t main_before = s.main.bytes();
-  if (const ByteView* v = s.main.Get(key)) {
+  const int64_t main_before = s.main->bytes();
+  if (const ByteView* v = s.main->Get(key)) {
     ++s.main_counters.hits;
-    *out = *v;
-    if (which != nullptr) *which = CacheType::kMain;
-    return true;
+    *which = CacheType::kMain;
+    return v;
   }
-  // A miss may have dropped an expired entry; only then is the total
-  // touched (a hit never changes the bytes).
+  // A miss may have dropped an expired entry (LRU does); only then is the
+  // total touched (a hit never changes the bytes).
   ++s.hot_counters.gets;
-  const int64_t hot_before = s.hot.bytes();
-  const ByteView* v = s.hot.Get(key);
-  if (int64_t freed = (main_before - s.main.bytes()) + (hot_before - s.hot.bytes()); freed != 0) {
+  const int64_t hot_before = s.hot->bytes();
+  const ByteView* v = s.hot->Get(key);
+  if (int64_t freed = (main_before - s.main->bytes()) + (hot_before - s.hot->bytes()); freed != 0) {
     total_bytes_.fetch_sub(freed, std::memory_order_relaxed);
   }
   if (v != nullptr) {
     ++s.hot_counters.hits;
-    *out = *v;
-    if (which != nullptr) *which = CacheType::kHot;
-    return true;
+    *which = CacheType::kHot;
   }
-  return false;
+  return v;
 }
 
-int64_t Cache::EvictLocked(Shard& s, int64_t target, int64_t quota, const Lru* spare) {
+int64_t Cache::EvictLocked(Shard& s, int64_t target, int64_t quota, const EvictionStore* spare) {
   int64_t freed = 0;
-  while (s.main.bytes() + s.hot.bytes() > target && freed < quota) {
-    bool hot_victim = s.hot.bytes() > s.main.bytes() / 8;
-    Lru* victim = hot_victim ? &s.hot : &s.main;
+  while (s.main->bytes() + s.hot->bytes() > target && freed < quota) {
+    bool hot_victim = s.hot->bytes() > s.main->bytes() / 8;
+    EvictionStore* victim = hot_victim ? s.hot.get() : s.main.get();
     if (victim == spare && victim->items() <= 1) {
       // Only the entry just added is left there: take from the other one.
       hot_victim = !hot_victim;
-      victim = hot_victim ? &s.hot : &s.main;
+      victim = hot_victim ? s.hot.get() : s.main.get();
       if (victim->items() == 0) break;
     }
     const int64_t before = victim->bytes();
@@ -94,11 +103,13 @@ void Cache::Add(CacheType which, std::string_view k, const ByteView& value) {
   bool over = false;
   {
     std::lock_guard lock(s.mu);
-    Lru& lru = which == CacheType::kMain ? s.main : s.hot;
-    const int64_t before = s.main.bytes() + s.hot.bytes();
-    lru.Add(key, value);
-    const int64_t added = s.main.bytes() + s.hot.bytes() - before;
-    const int64_t freed = EvictLocked(s, shard_budget_, std::numeric_limits<int64_t>::max(), &lru);
+    ClosedGate closed(GateOf(s));
+    EvictionStore& store = which == CacheType::kMain ? *s.main : *s.hot;
+    const int64_t before = s.main->bytes() + s.hot->bytes();
+    store.Add(key, value);
+    const int64_t added = s.main->bytes() + s.hot->bytes() - before;
+    const int64_t freed =
+        EvictLocked(s, shard_budget_, std::numeric_limits<int64_t>::max(), &store);
     over =
         total_bytes_.fetch_add(added - freed, std::memory_order_relaxed) + added - freed > budget_;
   }
@@ -119,6 +130,7 @@ void Cache::EvictElsewhere(size_t skip) {
     const int64_t quota = excess / static_cast<int64_t>(others) + 1;
     Shard& s = shards_[i];
     std::lock_guard lock(s.mu);
+    ClosedGate closed(GateOf(s));
     int64_t freed = EvictLocked(s, 0, quota, nullptr);
     total_bytes_.fetch_sub(freed, std::memory_order_relaxed);
     empty_in_a_row = freed == 0 ? empty_in_a_row + 1 : 0;
@@ -129,10 +141,11 @@ void Cache::Remove(std::string_view k) {
   const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   std::lock_guard lock(s.mu);
-  const int64_t before = s.main.bytes() + s.hot.bytes();
-  s.main.Remove(key);
-  s.hot.Remove(key);
-  if (int64_t freed = before - s.main.bytes() - s.hot.bytes(); freed != 0) {
+  ClosedGate closed(GateOf(s));
+  const int64_t before = s.main->bytes() + s.hot->bytes();
+  s.main->Remove(key);
+  s.hot->Remove(key);
+  if (int64_t freed = before - s.main->bytes() - s.hot->bytes(); freed != 0) {
     total_bytes_.fetch_sub(freed, std::memory_order_relaxed);
   }
 }
@@ -142,12 +155,22 @@ CacheStats Cache::Stats(CacheType which) const {
   for (size_t i = 0; i < shard_count_; ++i) {
     const Shard& s = shards_[i];
     std::lock_guard lock(s.mu);
-    const Lru& lru = which == CacheType::kMain ? s.main : s.hot;
+    const EvictionStore& store = which == CacheType::kMain ? *s.main : *s.hot;
     const Counters& c = which == CacheType::kMain ? s.main_counters : s.hot_counters;
-    out.bytes += lru.bytes();
-    out.items += static_cast<int64_t>(lru.items());
+    out.bytes += store.bytes();
+    out.items += static_cast<int64_t>(store.items());
     out.gets += c.gets;
     out.hits += c.hits;
+    // Lookups through the gate: every entry is a main get; a main miss is
+    // a hot get.
+    for (size_t j = 0; j < s.gate.slots(); ++j) {
+      const ReaderGate::Slot& slot = s.gate.slot(j);
+      const int64_t entered = slot.entered();
+      const int64_t misses = slot.misses.load(std::memory_order_relaxed);
+      const int64_t hot_hits = slot.second_hits.load(std::memory_order_relaxed);
+      out.gets += which == CacheType::kMain ? entered : misses;
+      out.hits += which == CacheType::kMain ? entered - misses : hot_hits;
+    }
     out.evictions += c.evictions;
     out.evictions_nonexpired += c.evictions_nonexpired;
   }

@@ -5,13 +5,24 @@
 // more than main/8, else the oldest main entry (go: populateCache). Lookups
 // try main, then hot.
 //
-// Thread-safe. To keep concurrent hits from serialising on one mutex the
-// keyspace is split into shards by key hash (like leveldb's ShardedLRUCache);
-// each shard has its own mutex, its own main and hot Lru and an equal share
-// of the budget, and applies the eviction rule above within itself. With one
-// shard the behaviour is exactly Go's; the shard count is chosen so that a
-// shard's share never drops below kMinShardBytes (small caches get one
-// shard, so eviction order is exact where it is most visible).
+// Each of main and hot is an EvictionStore of the group's policy (S3-FIFO
+// by default, or Go's LRU; see Eviction in group.h). "Oldest" above means
+// the policy's next victim.
+//
+// Thread-safe. The keyspace is split into shards by key hash (like
+// leveldb's ShardedLRUCache); each shard has its own mutex, its own main and
+// hot store and an equal share of the budget, and applies the eviction rule
+// above within itself. With one shard and LRU the behaviour is exactly
+// Go's; the shard count is chosen so that a shard's share never drops below
+// kMinShardBytes (small caches get one shard, so eviction order is exact
+// where it is most visible).
+//
+// Hits: under LRU a hit reorders its list, so it takes the shard's mutex.
+// Under S3-FIFO a hit only raises a counter, so hits enter through the
+// shard's ReaderGate (a per-CPU slot, no shared write) and only writers
+// (add, remove, evict) take the mutex and close the gate. Visit hands the
+// value to a callback inside the gate, so a hit need not even copy the
+// ByteView (whose reference count would be a shared write).
 //
 // A shard's share is a target, not a wall: a value larger than its shard's
 // share (but not than the whole budget) is still cached, as Go caches any
@@ -32,10 +43,14 @@
 #include <mutex>
 #include <string_view>
 
+#include "eviction_store.h"
 #include "groupcache/byte_view.h"
+#include "groupcache/group.h"
 #include "groupcache/stats.h"
-#include "lru.h"
+#include "key_hash.h"
 #include "mutex.h"
+#include "reader_gate.h"
+#include "s3fifo.h"
 
 namespace groupcache::internal {
 
@@ -47,13 +62,20 @@ class Cache {
   // cache_bytes <= 0 disables caching (every Add is dropped), as in Go.
   // shards == 0 picks the count automatically (see above); otherwise it is
   // rounded up to a power of two.
-  explicit Cache(int64_t cache_bytes, int shards = 0);
+  explicit Cache(int64_t cache_bytes, int shards = 0, Eviction eviction = Eviction::kS3Fifo);
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
 
   // Main first, then hot. Counts gets/hits on each cache consulted. On a
   // hit, *which (if given) tells which cache had it.
   bool Lookup(std::string_view key, ByteView* out, CacheType* which = nullptr);
+
+  // Lookup that calls visit(const ByteView&, CacheType) on a hit instead of
+  // copying the value out. `visit` runs while the cache is held (inside the
+  // gate or under the mutex): it must be short and must not call back into
+  // this cache.
+  template <typename F>
+  bool Visit(std::string_view key, F&& visit);
 
   // Inserts into `which` and evicts to respect the budget.
   void Add(CacheType which, std::string_view key, const ByteView& value);
@@ -74,22 +96,33 @@ class Cache {
   // alignas keeps two shards' mutexes off one cache line.
   struct alignas(64) Shard {
     mutable Mutex mu;
-    Lru main;
-    Lru hot;
+    std::unique_ptr<EvictionStore> main;
+    std::unique_ptr<EvictionStore> hot;
+    // Lookups under the mutex; those through the gate count in its slots.
     Counters main_counters;
     Counters hot_counters;
+    ReaderGate gate;  // used when the policy has concurrent reads
   };
 
-  Shard& ShardFor(const HashedKey& key);
+  Shard& ShardFor(const HashedKey& key) {
+    // The top bits: the index inside a shard buckets by the low bits of
+    // the same hash, so the two choices stay independent.
+    return shards_[(key.hash >> 56) & (shard_count_ - 1)];
+  }
+  // The gate a writer closes, or nullptr under a policy without one.
+  ReaderGate* GateOf(Shard& s) const { return concurrent_reads_ ? &s.gate : nullptr; }
+  // The mutex path of Visit. Returns the value found, or nullptr.
+  const ByteView* FindLocked(Shard& s, const HashedKey& key, CacheType* which);
   // The eviction rule within one shard, sparing the newest entry of
-  // `spare` (the one just added) when it is alone in its Lru; evicts until
+  // `spare` (the one just added) when it is alone in its store; evicts until
   // the shard holds at most `target` bytes or `quota` bytes were freed.
   // Returns the bytes freed. REQUIRES: s.mu held.
-  static int64_t EvictLocked(Shard& s, int64_t target, int64_t quota, const Lru* spare);
+  static int64_t EvictLocked(Shard& s, int64_t target, int64_t quota, const EvictionStore* spare);
   // Takes bytes from shards other than `skip` until the total is within
   // the budget again.
   void EvictElsewhere(size_t skip);
 
+  bool concurrent_reads_;
   int64_t budget_;
   int64_t shard_budget_;
   size_t shard_count_;
@@ -99,6 +132,33 @@ class Cache {
   alignas(64) std::atomic<int64_t> total_bytes_{0};
   std::atomic<size_t> evict_cursor_{0};
 };
+
+template <typename F>
+bool Cache::Visit(std::string_view k, F&& visit) {
+  const HashedKey key = HashedKey::Of(k);
+  Shard& s = ShardFor(key);
+  if (concurrent_reads_) {
+    if (ReaderGate::Slot* slot = s.gate.TryEnter()) [[likely]] {
+      // The slot counted this lookup as a main get on entering.
+      CacheType which = CacheType::kMain;
+      const ByteView* v = static_cast<const S3Fifo&>(*s.main).Peek(key);
+      if (v == nullptr) {
+        slot->misses.fetch_add(1, std::memory_order_relaxed);
+        which = CacheType::kHot;
+        v = static_cast<const S3Fifo&>(*s.hot).Peek(key);
+        if (v != nullptr) slot->second_hits.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (v != nullptr) visit(*v, which);
+      ReaderGate::Leave(slot);
+      return v != nullptr;
+    }
+  }
+  std::lock_guard lock(s.mu);
+  CacheType which = CacheType::kMain;
+  const ByteView* v = FindLocked(s, key, &which);
+  if (v != nullptr) visit(*v, which);
+  return v != nullptr;
+}
 
 }  // namespace groupcache::internal
 

@@ -104,15 +104,22 @@ Group::Group(GroupOptions options, std::shared_ptr<internal::PickerSlot> peers,
       getter_(std::move(options.getter)),
       peers_(std::move(peers)),
       logger_(std::move(logger)),
-      cache_(std::make_unique<internal::Cache>(options.cache_bytes, options.cache_shards)),
+      cache_(std::make_unique<internal::Cache>(options.cache_bytes, options.cache_shards,
+                                               options.eviction)),
       counters_(std::make_unique<internal::GroupCounters>()),
       flights_(std::make_unique<internal::GroupFlights>()) {}
 
 Group::~Group() = default;
 
 Status Group::Get(const Context& ctx, std::string_view key, Sink& dest) {
-  ByteView value;
-  if (cache_->Lookup(key, &value)) return dest.SetView(value);
+  if (dest.StoresInPlace()) {
+    Status stored;
+    if (cache_->Visit(key, [&](const ByteView& v, CacheType) { stored = dest.SetView(v); })) {
+      return stored;
+    }
+  } else if (ByteView value; cache_->Lookup(key, &value)) {
+    return dest.SetView(value);
+  }
   Result<ByteView> loaded = Load(ctx, key);
   if (!loaded.ok()) return loaded.status();
   return dest.SetView(*loaded);

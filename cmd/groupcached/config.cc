@@ -123,7 +123,7 @@ constexpr std::string_view kSections[] = {
 
 constexpr std::string_view kGroupKeys[] = {
     "name",           "loader",    "cache_bytes",        "cache_shards",     "dir_max_file_bytes",
-    "origin_timeout", "origin_ca", "origin_default_ttl", "origin_max_bytes",
+    "origin_timeout", "origin_ca", "origin_default_ttl", "origin_max_bytes", "eviction",
 };
 
 constexpr std::string_view kLoaderWant = "synthetic:SIZE[:DELAY_MS], dir:PATH or http:URL_TEMPLATE";
@@ -484,6 +484,15 @@ void Parser::Group(const YAML::Node& map, const std::string& path, int line, Gro
           Result<int64_t> n = discovery::ParseInt(*text);
           if (!n.ok() || *n < 0 || *n > 1024) return Want(at, sub, kWant, value);
           group->cache_shards = static_cast<int>(*n);
+        } else if (name == "eviction") {
+          constexpr std::string_view kWant = "s3fifo or lru";
+          std::optional<std::string> text = Scalar(value, at, sub, kWant);
+          if (!text) return;
+          if (std::optional<Eviction> e = ParseEviction(*text)) {
+            group->eviction = *e;
+          } else {
+            return Want(at, sub, kWant, value);
+          }
         } else if (name == "dir_max_file_bytes") {
           if (auto size = Size(value, at, sub, "--dir-max-file-bytes")) {
             group->dir_max_file_bytes = static_cast<size_t>(*size);
@@ -593,6 +602,12 @@ Status ApplyConfig(const Config& config, CLI::App* app, FlagSources* from_file) 
   return {};
 }
 
+std::optional<Eviction> ParseEviction(std::string_view name) {
+  if (name == "s3fifo") return Eviction::kS3Fifo;
+  if (name == "lru") return Eviction::kLru;
+  return std::nullopt;
+}
+
 Result<std::vector<GroupPlan>> PlanGroups(const Config* config, const CLI::App& app,
                                           const FlagSources& from_file, const CommandLineGroup& cli,
                                           const LoaderOptions& base) {
@@ -606,6 +621,7 @@ Result<std::vector<GroupPlan>> PlanGroups(const Config* config, const CLI::App& 
     }
     plans.push_back({.name = cli.name,
                      .cache_bytes = cli.cache_bytes,
+                     .eviction = cli.eviction,
                      .loader = cli.loader,
                      .loader_options = base,
                      .where = "--loader"});
@@ -625,12 +641,14 @@ Result<std::vector<GroupPlan>> PlanGroups(const Config* config, const CLI::App& 
     GroupPlan plan{.name = group.name,
                    .cache_bytes = group.cache_bytes,
                    .cache_shards = group.cache_shards,
+                   .eviction = group.eviction.value_or(cli.eviction),
                    .loader = group.loader,
                    .loader_options = base,
                    .where = Where(*config, group.line, "groups[" + std::to_string(i) + "]")};
     if (on_command_line("--group")) plan.name = cli.name;
     if (on_command_line("--cache-bytes")) plan.cache_bytes = cli.cache_bytes;
     if (on_command_line("--loader")) plan.loader = cli.loader;
+    if (on_command_line("--eviction")) plan.eviction = cli.eviction;
     LoaderOptions& options = plan.loader_options;
     if (group.dir_max_file_bytes && !on_command_line("--dir-max-file-bytes")) {
       options.dir_max_file_bytes = *group.dir_max_file_bytes;

@@ -47,6 +47,7 @@
 //                                  dir:PATH or http:URL_TEMPLATE
 //       cache_bytes: SIZE          default 64MiB (GroupOptions::cache_bytes)
 //       cache_shards: N            default 0: one per 4 MiB, up to 16
+//       eviction: s3fifo | lru     default s3fifo [--eviction, which wins]
 //       dir_max_file_bytes, origin_max_bytes: SIZE; origin_timeout,
 //       origin_default_ttl: DURATION; origin_ca: FILE
 //                                  this group's loader only, over limits:
@@ -87,6 +88,7 @@
 #include <string_view>
 #include <vector>
 
+#include "groupcache/group.h"
 #include "groupcache/status.h"
 #include "loaders.h"
 
@@ -107,6 +109,7 @@ struct GroupConfig {
   std::string loader;
   int64_t cache_bytes = int64_t{64} << 20;
   int cache_shards = 0;
+  std::optional<Eviction> eviction;
   // Set: this group's loader uses it instead of limits: or the flags' defaults.
   std::optional<size_t> dir_max_file_bytes;
   std::optional<std::chrono::milliseconds> origin_timeout;
@@ -150,6 +153,7 @@ struct CommandLineGroup {
   std::string name;
   int64_t cache_bytes = 0;
   std::string loader;
+  Eviction eviction = Eviction::kS3Fifo;  // --eviction
 };
 
 // A group to create: its options and its loader's.
@@ -157,10 +161,14 @@ struct GroupPlan {
   std::string name;
   int64_t cache_bytes = 0;
   int cache_shards = 0;
+  Eviction eviction = Eviction::kS3Fifo;
   std::string loader;
   LoaderOptions loader_options;
   std::string where;  // "FILE:LINE: groups[0]" or "--loader", for messages
 };
+
+// "s3fifo" or "lru" as an Eviction; nullopt for anything else.
+std::optional<Eviction> ParseEviction(std::string_view name);
 
 // The groups to serve, by the precedence above. `base` holds the loader
 // settings of the flags and limits: (DaemonLimits::loader after

@@ -298,6 +298,11 @@ int main(int argc, char** argv) {
   app.add_option("--group", group_name, "group to serve");
   app.add_option("--cache-bytes", cache_bytes, "cache budget of the group")
       ->check(CLI::NonNegativeNumber);
+  std::string eviction = "s3fifo";
+  app.add_option("--eviction", eviction,
+                 "eviction policy of the caches: s3fifo (default; hits take no lock) or lru "
+                 "(Go's exact order)")
+      ->check(CLI::IsMember({"s3fifo", "lru"}));
   app.add_option("--loader", loader_spec,
                  "synthetic:SIZE[:DELAY_MS], dir:PATH or http:URL_TEMPLATE (one {key}, e.g. "
                  "http:https://origin/images/{key}); required without groups in --config");
@@ -392,9 +397,10 @@ int main(int argc, char** argv) {
   if (groupcache::Status s = limit_flags.Apply(&options, &limits); !s.ok()) {
     return Fail(s.message());
   }
-  auto groups =
-      groupcache::daemon::PlanGroups(config ? &*config : nullptr, app, from_file,
-                                     {group_name, cache_bytes, loader_spec}, limits.loader);
+  auto groups = groupcache::daemon::PlanGroups(
+      config ? &*config : nullptr, app, from_file,
+      {group_name, cache_bytes, loader_spec, *groupcache::daemon::ParseEviction(eviction)},
+      limits.loader);
   if (!groups.ok()) return Fail(groups.status().message());
 
   groupcache::LogLevel level = groupcache::LogLevel::kInfo;
@@ -446,7 +452,8 @@ int main(int argc, char** argv) {
     auto group = registry->NewGroup({.name = plan.name,
                                      .cache_bytes = plan.cache_bytes,
                                      .getter = *getter,
-                                     .cache_shards = plan.cache_shards});
+                                     .cache_shards = plan.cache_shards,
+                                     .eviction = plan.eviction});
     if (!group.ok()) return Fail(plan.where + ": " + group.status().ToString());
     group_names += (group_names.empty() ? "" : ",") + plan.name;
   }

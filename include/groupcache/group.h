@@ -73,6 +73,19 @@ class PickerSlot;
 // one of the caller that started the load.
 using Getter = std::function<Status(const Context& ctx, std::string_view key, Sink& dest)>;
 
+// How a group's caches choose what to drop when the budget is full.
+enum class Eviction {
+  // S3-FIFO (Yang et al., SOSP 2023): a small probation FIFO, a main FIFO
+  // and a ghost list of recently dropped keys. A hit only bumps a 2-bit
+  // counter, so hits run concurrently without an exclusive lock; a scan of
+  // one-time keys passes through the small queue without flushing the main
+  // one. The default.
+  kS3Fifo,
+  // Go's exact least-recently-used order (go: groupcache/lru). A hit
+  // reorders the list, so hits on one shard serialise on its mutex.
+  kLru,
+};
+
 struct GroupOptions {
   // Non-empty, without '/', unique within its Registry.
   std::string name;
@@ -87,6 +100,8 @@ struct GroupOptions {
   // Each shard evicts in LRU order to its share of the budget; 1 gives
   // exactly Go's global LRU order.
   int cache_shards = 0;
+  // The eviction policy of the main and hot caches (see Eviction).
+  Eviction eviction = Eviction::kS3Fifo;
 };
 
 // Owned by shared_ptr (a Registry makes them): asynchronous loads hold

@@ -49,6 +49,12 @@ class Sink {
   // How many Set* calls were made, including refused second fills.
   int fill_attempts() const { return fill_attempts_; }
 
+  // True if Store only copies or shares the bytes: it never blocks and
+  // never calls into a Group. A cache hit then hands the value to the sink
+  // while the cache holds it (no reference-count traffic on the value);
+  // other sinks get a copied ByteView after the cache let go.
+  virtual bool StoresInPlace() const { return false; }
+
  protected:
   // Delivers the value to the destination. Errors (e.g. a ProtoSink that
   // cannot parse) are returned from the Set* call.
@@ -65,6 +71,8 @@ class StringSink final : public Sink {
  public:
   explicit StringSink(std::string* dst, Time* expire = nullptr) : dst_(dst), expire_(expire) {}
 
+  bool StoresInPlace() const override { return true; }
+
  private:
   Status Store(const ByteView& value) override;
   std::string* dst_;
@@ -76,6 +84,8 @@ class ByteViewSink final : public Sink {
  public:
   explicit ByteViewSink(ByteView* dst) : dst_(dst) {}
 
+  bool StoresInPlace() const override { return true; }
+
  private:
   Status Store(const ByteView& value) override;
   ByteView* dst_;
@@ -86,6 +96,8 @@ class ByteViewSink final : public Sink {
 class AllocatingBytesSink final : public Sink {
  public:
   explicit AllocatingBytesSink(std::vector<uint8_t>* dst) : dst_(dst) {}
+
+  bool StoresInPlace() const override { return true; }
 
  private:
   Status Store(const ByteView& value) override;
@@ -102,6 +114,8 @@ class TruncatingBytesSink final : public Sink {
 
   size_t written() const { return written_; }
   size_t value_size() const { return value_size_; }
+
+  bool StoresInPlace() const override { return true; }
 
  private:
   Status Store(const ByteView& value) override;

@@ -131,7 +131,9 @@ TEST(ConfigTest, EachErrorNamesLineAndKey) {
       {"groups:\n  - name: a\n    loader: synthetic:1\n    cache_byte: 1\n",
        "f.yaml:4: groups[0].cache_byte: unknown key (want one of name, loader, cache_bytes, "
        "cache_shards, dir_max_file_bytes, origin_timeout, origin_ca, origin_default_ttl, "
-       "origin_max_bytes)"},
+       "origin_max_bytes, eviction)"},
+      {"groups:\n  - name: a\n    loader: synthetic:1\n    eviction: arc\n",
+       "f.yaml:4: groups[0].eviction: want s3fifo or lru, got \"arc\""},
       {"node:\n  replicas: 0\n",
        "f.yaml:2: node.replicas: want an integer from 1 to "
        "2147483647, got \"0\""},
@@ -220,6 +222,7 @@ struct App {
   std::string group = "default";
   int64_t cache_bytes = 64 << 20;
   std::string loader;
+  std::string eviction = "s3fifo";
   LimitFlags limits;
 
   App() {
@@ -230,13 +233,16 @@ struct App {
     app.add_option("--group", group);
     app.add_option("--cache-bytes", cache_bytes);
     app.add_option("--loader", loader);
+    app.add_option("--eviction", eviction);
     limits.AddTo(&app);
   }
   void Parse(std::vector<std::string> args) {
     std::reverse(args.begin(), args.end());  // CLI11 takes them last first
     app.parse(args);
   }
-  CommandLineGroup Group() const { return {group, cache_bytes, loader}; }
+  CommandLineGroup Group() const {
+    return {group, cache_bytes, loader, ParseEviction(eviction).value_or(Eviction::kS3Fifo)};
+  }
 };
 
 TEST(ConfigTest, FlagsOverrideTheFile) {
@@ -314,6 +320,30 @@ TEST(ConfigTest, GroupSettingsBeatLimitsButNotFlags) {
   EXPECT_EQ((*plans)[0].where, "f.yaml:5: groups[0]");
   EXPECT_EQ(DescribeGroups(*plans),
             "2 groups: a (http:http://o/{key}, 64MiB), b (synthetic:1, 64MiB)");
+}
+
+TEST(ConfigTest, EvictionComesFromTheGroupTheFlagOrTheDefault) {
+  Result<Config> config = ParseConfig(
+      "groups:\n  - {name: a, loader: synthetic:1, eviction: lru}\n"
+      "  - {name: b, loader: synthetic:1}\n",
+      "f.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  App app;
+  app.Parse({});
+  auto plans = PlanGroups(&*config, app.app, {}, app.Group(), LoaderOptions{});
+  ASSERT_TRUE(plans.ok()) << plans.status().message();
+  EXPECT_EQ((*plans)[0].eviction, Eviction::kLru);
+  EXPECT_EQ((*plans)[1].eviction, Eviction::kS3Fifo);
+  App flag;
+  flag.Parse({"--eviction", "lru"});
+  plans = PlanGroups(&*config, flag.app, {}, flag.Group(), LoaderOptions{});
+  ASSERT_TRUE(plans.ok()) << plans.status().message();
+  EXPECT_EQ((*plans)[1].eviction, Eviction::kLru);
+  App flag2;
+  flag2.Parse({"--eviction", "s3fifo"});
+  plans = PlanGroups(&*config, flag2.app, {}, flag2.Group(), LoaderOptions{});
+  ASSERT_TRUE(plans.ok()) << plans.status().message();
+  EXPECT_EQ((*plans)[0].eviction, Eviction::kS3Fifo);  // the flag wins
 }
 
 TEST(ConfigTest, GroupFlagsOverrideTheOnlyGroupAndAreRefusedForSeveral) {

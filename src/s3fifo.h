@@ -1,0 +1,117 @@
+// S3Fifo: the S3-FIFO eviction policy (Yang et al., "FIFO queues are all
+// you need for cache eviction", SOSP 2023) as an EvictionStore.
+//
+// New keys enter a small probation queue; when the small queue holds more
+// than a tenth of the bytes, its oldest entry leaves: to the main queue if
+// it was read while on probation, else out of the cache, its key hash
+// remembered in a ghost list. A key found in the ghost list is inserted
+// straight into the main queue. The main queue is a CLOCK: its oldest
+// entry, if read since it last came round, goes back to the head with its
+// count lowered, else it is evicted. One-time keys (a scan) therefore pass
+// through the small queue without touching the main one.
+//
+// Why it is the cache's default: a hit only raises a 2-bit counter (a
+// relaxed atomic, written only when it changes), so Peek needs no exclusive
+// lock and hits on one key from many threads share nothing but reads.
+//
+// Layout, for memory per entry: one allocation per entry holds the links,
+// the value and the key bytes; the queues are intrusive doubly-linked
+// lists; the index chains through the entries. The ghost list is a table of
+// 32-bit fingerprints with insertion stamps, buckets of four, about two
+// slots per cached entry (8 bytes each); an overflowing bucket forgets its
+// oldest ghost early, which only costs a hit-ratio hair.
+
+#ifndef GROUPCACHE_SRC_S3FIFO_H_
+#define GROUPCACHE_SRC_S3FIFO_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "eviction_store.h"
+#include "groupcache/byte_view.h"
+#include "key_hash.h"
+
+namespace groupcache::internal {
+
+class S3Fifo final : public EvictionStore {
+ public:
+  S3Fifo() = default;
+  ~S3Fifo() override;
+
+  void Add(const HashedKey& key, ByteView value) override;
+  // As Peek (an expired entry stays until evicted or replaced).
+  const ByteView* Get(const HashedKey& key) override { return Peek(key); }
+  bool Remove(const HashedKey& key) override;
+  bool RemoveOldest(bool* expired) override;
+  void Clear() override;
+
+  size_t items() const override { return small_.items + main_.items; }
+  int64_t bytes() const override { return small_.bytes + main_.bytes; }
+
+  // Get for readers: may run concurrently with other Peeks on this store,
+  // never with a mutation. Returns nullptr for an expired entry.
+  const ByteView* Peek(const HashedKey& key) const;
+
+ private:
+  static constexpr uint8_t kMaxFreq = 3;
+  enum class Where : uint8_t { kSmall, kMain };
+  struct Entry {
+    Entry* chain;  // the index bucket's chain
+    Entry* newer;  // queue links
+    Entry* older;
+    ByteView value;
+    size_t hash;
+    uint32_t key_size;
+    // Raised by readers (relaxed), lowered by the eviction scan.
+    mutable std::atomic<uint8_t> freq;
+    Where where;
+    std::string_view key() const { return {reinterpret_cast<const char*>(this + 1), key_size}; }
+    int64_t charge() const { return static_cast<int64_t>(key_size + value.size()); }
+  };
+  struct Queue {
+    Entry* newest = nullptr;
+    Entry* oldest = nullptr;
+    size_t items = 0;
+    int64_t bytes = 0;
+  };
+
+  // Remembered hashes of keys evicted from the small queue.
+  class Ghost {
+   public:
+    // Forgets everything if the capacity (in keys) changed by 2x or more.
+    void Fit(size_t capacity);
+    void Insert(size_t hash);
+    // True (and forgets it) if `hash` was inserted among the last capacity
+    // insertions and not lost to its bucket's overflow.
+    bool Take(size_t hash);
+    void Clear();
+
+   private:
+    std::vector<uint64_t> slots_;  // fingerprint << 32 | stamp; 0 = empty
+    size_t capacity_ = 0;
+    uint32_t stamp_ = 0;
+  };
+
+  static Entry* NewEntry(const HashedKey& key, ByteView value);
+  static void DeleteEntry(Entry* e);
+  Entry* Find(const HashedKey& key) const;
+  void Reserve();
+  void Chain(Entry* e);
+  void Unchain(const Entry* e);
+  Queue& QueueOf(const Entry* e) { return e->where == Where::kSmall ? small_ : main_; }
+  static void PushNewest(Queue& q, Entry* e);
+  static void Unlink(Queue& q, Entry* e);
+  void Erase(Entry* e);
+
+  Queue small_;
+  Queue main_;
+  std::vector<Entry*> buckets_;  // power of two, load factor at most 1
+  Ghost ghost_;
+};
+
+}  // namespace groupcache::internal
+
+#endif  // GROUPCACHE_SRC_S3FIFO_H_

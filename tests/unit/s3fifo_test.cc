@@ -1,0 +1,185 @@
+// S3Fifo on its own (the policy's order), and the cache's lock-free hit
+// path under S3-FIFO (statistics through the reader gate).
+
+#include "s3fifo.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "cache.h"
+
+namespace groupcache::internal {
+namespace {
+
+using namespace std::chrono_literals;
+
+ByteView Value(size_t n) { return ByteView::Copy(std::string(n, 'v')); }
+
+// Evicts until the store holds at most `bytes`, as the cache does.
+void EvictTo(S3Fifo& s, int64_t bytes) {
+  while (s.bytes() > bytes) ASSERT_TRUE(s.RemoveOldest(nullptr));
+}
+
+TEST(S3FifoTest, AddGetReplaceRemoveAndClear) {
+  S3Fifo s;
+  s.Add(HashedKey::Of("a"), ByteView::Copy("one"));
+  s.Add(HashedKey::Of("bb"), ByteView::Copy("two"));
+  ASSERT_NE(s.Get(HashedKey::Of("a")), nullptr);
+  EXPECT_EQ(*s.Peek(HashedKey::Of("a")), "one");
+  EXPECT_EQ(s.items(), 2U);
+  EXPECT_EQ(s.bytes(), 1 + 3 + 2 + 3);
+  s.Add(HashedKey::Of("a"), ByteView::Copy("eleven"));
+  EXPECT_EQ(*s.Peek(HashedKey::Of("a")), "eleven");
+  EXPECT_EQ(s.bytes(), 1 + 6 + 2 + 3);
+  EXPECT_TRUE(s.Remove(HashedKey::Of("a")));
+  EXPECT_FALSE(s.Remove(HashedKey::Of("a")));
+  EXPECT_EQ(s.Peek(HashedKey::Of("a")), nullptr);
+  EXPECT_EQ(s.bytes(), 2 + 3);
+  for (int i = 0; i < 1000; ++i) s.Add(HashedKey::Of("k" + std::to_string(i)), Value(1));
+  EXPECT_EQ(s.items(), 1001U);
+  s.Clear();
+  EXPECT_EQ(s.items(), 0U);
+  EXPECT_EQ(s.bytes(), 0);
+  EXPECT_FALSE(s.RemoveOldest(nullptr));
+  EXPECT_EQ(s.Peek(HashedKey::Of("bb")), nullptr);
+}
+
+TEST(S3FifoTest, UnreadKeysLeaveInInsertionOrder) {
+  S3Fifo s;
+  for (int i = 0; i < 10; ++i) s.Add(HashedKey::Of("k" + std::to_string(i)), Value(9));
+  bool expired = true;
+  ASSERT_TRUE(s.RemoveOldest(&expired));
+  EXPECT_FALSE(expired);
+  EXPECT_EQ(s.Peek(HashedKey::Of("k0")), nullptr);
+  EXPECT_NE(s.Peek(HashedKey::Of("k1")), nullptr);
+}
+
+TEST(S3FifoTest, AKeyReadOnProbationIsPromotedAndOutlivesAScan) {
+  S3Fifo s;
+  // 100 keys of 10 bytes, each read once: all promoted at their turn.
+  for (int i = 0; i < 100; ++i)
+    s.Add(HashedKey::Of("h" + std::to_string(i / 10) + std::to_string(i % 10)), Value(7));
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_NE(s.Peek(HashedKey::Of("h" + std::to_string(i / 10) + std::to_string(i % 10))),
+              nullptr);
+  }
+  // A scan of 10,000 one-time keys through a 1,000-byte budget.
+  for (int i = 0; i < 10000; ++i) {
+    s.Add(HashedKey::Of("s" + std::to_string(100000 + i)), Value(3));
+    EvictTo(s, 1000);
+  }
+  int survivors = 0;
+  for (int i = 0; i < 100; ++i) {
+    survivors +=
+        s.Peek(HashedKey::Of("h" + std::to_string(i / 10) + std::to_string(i % 10))) != nullptr;
+  }
+  // The main queue (900 bytes) keeps the read keys; under LRU none would
+  // survive the scan.
+  EXPECT_GE(survivors, 85);
+}
+
+TEST(S3FifoTest, AKeyInTheGhostListReturnsStraightToMain) {
+  S3Fifo s;
+  s.Add(HashedKey::Of("g"), Value(9));
+  ASSERT_TRUE(s.RemoveOldest(nullptr));  // unread: out, remembered as a ghost
+  s.Add(HashedKey::Of("g"), Value(9));   // back: into main
+  // A scan of unread keys now leaves "g" alone: the small queue's share
+  // is taken first.
+  for (int i = 0; i < 50; ++i) {
+    s.Add(HashedKey::Of("s" + std::to_string(i)), Value(9));
+    EvictTo(s, 100);
+  }
+  EXPECT_NE(s.Peek(HashedKey::Of("g")), nullptr);
+}
+
+// A cyclic scan over more keys than fit: LRU (and FIFO) never hit; S3-FIFO
+// remembers the keys it dropped, so they come back into main and a good
+// share of the loop hits (the paper's loop result).
+TEST(S3FifoTest, ALoopLongerThanTheCacheStillHits) {
+  S3Fifo s;
+  constexpr int kKeys = 1500;
+  constexpr int64_t kBudget = 1000 * 10;  // 1,000 entries of 10 bytes
+  int hits = 0;
+  int reads = 0;
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < kKeys; ++i) {
+      const std::string name = "k" + std::to_string(10000 + i);  // 6 bytes
+      const HashedKey k = HashedKey::Of(name);
+      ++reads;
+      if (s.Peek(k) != nullptr) {
+        ++hits;
+        continue;
+      }
+      s.Add(k, Value(4));
+      EvictTo(s, kBudget);
+    }
+  }
+  EXPECT_GT(hits, reads / 5) << hits << " of " << reads;
+}
+
+TEST(S3FifoTest, ExpiredEntriesAreMissesAndLeaveFirstAsExpired) {
+  S3Fifo s;
+  s.Add(HashedKey::Of("old"), ByteView::Copy("v", WallClock::now() - 1s));
+  s.Add(HashedKey::Of("new"), ByteView::Copy("v", WallClock::now() + 1h));
+  EXPECT_EQ(s.Peek(HashedKey::Of("old")), nullptr);
+  EXPECT_NE(s.Peek(HashedKey::Of("new")), nullptr);
+  bool expired = false;
+  ASSERT_TRUE(s.RemoveOldest(&expired));
+  EXPECT_TRUE(expired);
+  EXPECT_EQ(s.items(), 1U);
+}
+
+TEST(S3FifoTest, EveryKeyStaysReachableAcrossRehashingAndEviction) {
+  S3Fifo s;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 5000; ++i) {
+      const std::string k = "key-" + std::to_string(i);
+      if (i % 3 == 0) (void)s.Peek(HashedKey::Of(k));
+      s.Add(HashedKey::Of(k), ByteView::Copy(k));
+      EvictTo(s, 40000);
+    }
+  }
+  int64_t bytes = 0;
+  size_t found = 0;
+  for (int i = 0; i < 5000; ++i) {
+    const std::string k = "key-" + std::to_string(i);
+    if (const ByteView* v = s.Peek(HashedKey::Of(k))) {
+      EXPECT_EQ(*v, k);
+      bytes += static_cast<int64_t>(2 * k.size());
+      ++found;
+    }
+  }
+  EXPECT_EQ(found, s.items());
+  EXPECT_EQ(bytes, s.bytes());
+}
+
+TEST(CacheGateTest, HitsThroughTheGateAreCountedAsLockedOnesWere) {
+  Cache cache(1 << 20, 1, Eviction::kS3Fifo);
+  cache.Add(CacheType::kMain, "m", ByteView::Copy("main"));
+  cache.Add(CacheType::kHot, "h", ByteView::Copy("hot"));
+  int visits = 0;
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(cache.Visit("m", [&](const ByteView& v, CacheType t) {
+      EXPECT_EQ(v, "main");
+      EXPECT_EQ(t, CacheType::kMain);
+      ++visits;
+    }));
+  }
+  ByteView out;
+  CacheType which = CacheType::kMain;
+  EXPECT_TRUE(cache.Lookup("h", &out, &which));
+  EXPECT_EQ(which, CacheType::kHot);
+  EXPECT_FALSE(cache.Lookup("none", &out));
+  EXPECT_EQ(visits, 10);
+  CacheStats main = cache.Stats(CacheType::kMain);
+  CacheStats hot = cache.Stats(CacheType::kHot);
+  EXPECT_EQ(main.gets, 12);
+  EXPECT_EQ(main.hits, 10);
+  EXPECT_EQ(hot.gets, 2);
+  EXPECT_EQ(hot.hits, 1);
+}
+
+}  // namespace
+}  // namespace groupcache::internal
