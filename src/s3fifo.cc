@@ -18,10 +18,14 @@ S3Fifo::~S3Fifo() { Clear(); }
 
 S3Fifo::Entry* S3Fifo::NewEntry(const HashedKey& key, ByteView value) {
   void* mem = ::operator new(sizeof(Entry) + key.key.size());
-  auto* e = new (mem) Entry{nullptr,  nullptr,
-                            nullptr,  std::move(value),
-                            key.hash, static_cast<uint32_t>(key.key.size()),
-                            {0},      Where::kSmall};
+  auto* e = new (mem) Entry{nullptr,
+                            nullptr,
+                            nullptr,
+                            std::move(value),
+                            static_cast<uint32_t>(key.hash),
+                            static_cast<uint32_t>(key.key.size()),
+                            {0},
+                            Where::kSmall};
   if (!key.key.empty())
     std::memcpy(static_cast<char*>(mem) + sizeof(Entry), key.key.data(), key.key.size());
   return e;
@@ -34,8 +38,9 @@ void S3Fifo::DeleteEntry(Entry* e) {
 
 S3Fifo::Entry* S3Fifo::Find(const HashedKey& key) const {
   if (buckets_.empty()) return nullptr;
-  for (Entry* e = buckets_[key.hash & (buckets_.size() - 1)]; e != nullptr; e = e->chain) {
-    if (e->hash == key.hash && e->key() == key.key) return e;
+  const auto hash = static_cast<uint32_t>(key.hash);
+  for (Entry* e = buckets_[hash & (buckets_.size() - 1)]; e != nullptr; e = e->chain) {
+    if (e->hash == hash && e->key() == key.key) return e;
   }
   return nullptr;
 }
@@ -149,7 +154,7 @@ bool S3Fifo::RemoveOldest(bool* expired) {
       // the cache (nothing read twice on probation, main empty) would
       // forget every key before it came round again.
       ghost_.Fit(std::max(items(), kMinGhost));
-      ghost_.Insert(e->hash);
+      ghost_.Insert(KeyHash(e->key()));
     }
     if (expired != nullptr) *expired = dead;
     Erase(e);

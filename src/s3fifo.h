@@ -63,7 +63,9 @@ class S3Fifo final : public EvictionStore {
     Entry* newer;  // queue links
     Entry* older;
     ByteView value;
-    size_t hash;
+    // The low half of the key's hash: the index's bucket and a quick
+    // filter (the ghost list, which wants all of it, rehashes the key).
+    uint32_t hash;
     uint32_t key_size;
     // Raised by readers (relaxed), lowered by the eviction scan.
     mutable std::atomic<uint8_t> freq;
