@@ -62,8 +62,8 @@ TEST(LruTest, ClearEmpties) {
 // and the statistics do not depend on the eviction order.
 class CacheTest : public testing::TestWithParam<Eviction> {};
 INSTANTIATE_TEST_SUITE_P(Policies, CacheTest, testing::Values(Eviction::kS3Fifo, Eviction::kLru),
-                         [](const testing::TestParamInfo<Eviction>& info) {
-                           return info.param == Eviction::kLru ? "Lru" : "S3Fifo";
+                         [](const testing::TestParamInfo<Eviction>& param) {
+                           return param.param == Eviction::kLru ? "Lru" : "S3Fifo";
                          });
 
 TEST_P(CacheTest, LookupChecksMainThenHotAndCounts) {
