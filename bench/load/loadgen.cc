@@ -8,14 +8,23 @@
 // possible on machines where it shares the cores with the servers.
 //
 //   loadgen --targets 127.0.0.1:8001[,...] --path /_groupcache/g/
-//           [--keys N --zipf S --prefix key-] [--key warm]
+//           [--keys N [--zipf S | --sequential] --prefix key-] [--key warm]
 //           [--connections 64] [--threads 1] [--duration 5] [--warmup 1] [--seed 1]
 //
 // With --keys N, each request asks for "<prefix><rank>" where rank follows
 // a Zipf law of exponent S over 0..N-1 (rank 0 the hottest); otherwise every
-// request asks for --key. Keys are plain ASCII, so they need no escaping in
-// either ring's scheme. A non-200 answer or a broken connection counts as
-// an error (the connection is reopened). Bounded: stops after --duration.
+// request asks for --key. With --keys N --sequential, the connections
+// together ask for each of the N keys exactly once, in order, and the run
+// ends when all are answered (e.g. to fill a cache); --warmup does not apply
+// and --duration is only a deadline, req/s is over the actual run. Keys are
+// plain ASCII, so they need no escaping in either ring's scheme. A non-200
+// answer or a broken connection counts as an error (the connection is
+// reopened; with --sequential the key it was asking for is not asked
+// again). Bounded: stops after --duration, then closes each connection
+// once its answer in flight has come (not counted; at most 1 s), so that the
+// servers see no hang-up in mid-request: golang/groupcache, for one, takes
+// the cancelled fetch from the owner for a peer error and loads the key
+// itself, a second load of it in the cluster.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -33,6 +42,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -76,6 +86,7 @@ struct Options {
   std::string prefix = "key-";
   size_t keys = 0;
   double zipf = 1.01;
+  bool sequential = false;
   int connections = 64;
   int threads = 1;
   double duration = 5;
@@ -164,19 +175,46 @@ size_t ParseResponse(const std::string& in, int* status, size_t* body_bytes) {
   return body_start;  // no body
 }
 
-void Worker(const Options& o, int first_conn, int n_conns, uint64_t seed, Clock::time_point start,
-            Clock::time_point end, Result* out) {
+// With --sequential, the threads share the rank of the next key to ask for.
+void Worker(const Options& o, std::atomic<size_t>* next_rank, int first_conn, int n_conns,
+            uint64_t seed, Clock::time_point start, Clock::time_point end, Result* out,
+            Clock::time_point* finished) {
   std::mt19937_64 rng(seed);
   std::unique_ptr<Zipf> zipf;
-  if (o.keys > 0) zipf = std::make_unique<Zipf>(o.keys, o.zipf);
+  if (o.keys > 0 && !o.sequential) zipf = std::make_unique<Zipf>(o.keys, o.zipf);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<Conn> conns(static_cast<size_t>(n_conns));
   std::string request;
   char buf[64 * 1024];
+  // Connections with a request in flight: all of them until --sequential
+  // runs out of keys or the run ends.
+  size_t active = conns.size();
+  auto retire = [&](size_t i) {
+    Conn& c = conns[i];
+    epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+    close(c.fd);
+    c.fd = -1;
+    --active;
+  };
 
+  auto next_key = [&]() -> std::optional<std::string> {
+    if (o.sequential) {
+      size_t rank = next_rank->fetch_add(1, std::memory_order_relaxed);
+      if (rank >= o.keys) return std::nullopt;
+      return o.prefix + std::to_string(rank);
+    }
+    return zipf ? o.prefix + std::to_string((*zipf)(rng)) : o.key;
+  };
+  // Sends the next request on connection i; a connection with none left
+  // is closed and leaves the run.
   auto send_next = [&](size_t i) -> bool {
     Conn& c = conns[i];
-    std::string key = zipf ? o.prefix + std::to_string((*zipf)(rng)) : o.key;
+    std::optional<std::string> k = next_key();
+    if (!k) {
+      retire(i);
+      return true;
+    }
+    const std::string& key = *k;
     const Target& t = o.targets[c.target];
     request.clear();
     request += "GET ";
@@ -197,7 +235,10 @@ void Worker(const Options& o, int first_conn, int n_conns, uint64_t seed, Clock:
     }
     c.in.clear();
     c.fd = Connect(o.targets[c.target]);
-    if (c.fd < 0) return false;
+    if (c.fd < 0) {
+      --active;  // the connection is lost for the rest of the run
+      return false;
+    }
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = i;
@@ -210,7 +251,8 @@ void Worker(const Options& o, int first_conn, int n_conns, uint64_t seed, Clock:
     if (!open(i)) ++out->errors;
   }
   std::vector<epoll_event> events(conns.size());
-  while (Clock::now() < end) {
+  const auto drained = end + std::chrono::seconds(1);
+  while (active > 0 && Clock::now() < drained) {
     int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
     for (int e = 0; e < n; ++e) {
       size_t i = events[static_cast<size_t>(e)].data.u64;
@@ -218,6 +260,10 @@ void Worker(const Options& o, int first_conn, int n_conns, uint64_t seed, Clock:
       ssize_t r = recv(c.fd, buf, sizeof buf, 0);
       if (r <= 0) {
         if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (Clock::now() >= end) {
+          retire(i);
+          continue;
+        }
         ++out->errors;
         if (!open(i)) ++out->errors;
         continue;
@@ -229,6 +275,10 @@ void Worker(const Options& o, int first_conn, int n_conns, uint64_t seed, Clock:
       if (used == 0) continue;
       auto now = Clock::now();
       c.in.erase(0, used);
+      if (now >= end) {  // the run is over: this connection is done
+        retire(i);
+        continue;
+      }
       if (now >= start) {
         if (status == 200) {
           ++out->requests;
@@ -242,6 +292,7 @@ void Worker(const Options& o, int first_conn, int n_conns, uint64_t seed, Clock:
       if (!send_next(i) && !open(i)) ++out->errors;
     }
   }
+  *finished = Clock::now();
   for (auto& c : conns) {
     if (c.fd >= 0) close(c.fd);
   }
@@ -258,8 +309,12 @@ int main(int argc, char** argv) {
   app.add_option("--path", o.path, "path before the key, e.g. /_groupcache/g/")->required();
   app.add_option("--key", o.key, "the one key to ask for (without --keys)");
   app.add_option("--keys", o.keys, "key space size; keys follow a Zipf law");
-  app.add_option("--zipf", o.zipf, "Zipf exponent")->check(CLI::PositiveNumber);
+  auto* zipf = app.add_option("--zipf", o.zipf, "Zipf exponent")->check(CLI::PositiveNumber);
   app.add_option("--prefix", o.prefix, "key prefix with --keys");
+  app.add_flag("--sequential", o.sequential,
+               "ask for each of the --keys keys once, then stop (no warm-up)")
+      ->needs("--keys")
+      ->excludes(zipf);
   app.add_option("--connections", o.connections)->check(CLI::Range(1, 4096));
   app.add_option("--threads", o.threads)->check(CLI::Range(1, 64));
   app.add_option("--duration", o.duration, "seconds measured")->check(CLI::Range(0.1, 600.0));
@@ -281,20 +336,30 @@ int main(int argc, char** argv) {
     o.targets.push_back(target);
   }
 
+  if (o.sequential) o.warmup = 0;
   auto start = Clock::now() +
                std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
   auto end = start +
              std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration));
   std::vector<Result> results(static_cast<size_t>(o.threads));
+  std::vector<Clock::time_point> finished(static_cast<size_t>(o.threads));
+  std::atomic<size_t> next_rank{0};
   std::vector<std::thread> threads;
   int per = o.connections / o.threads;
   for (int t = 0; t < o.threads; ++t) {
     int n = t == o.threads - 1 ? o.connections - per * t : per;
-    threads.emplace_back(Worker, std::cref(o), per * t, n,
+    threads.emplace_back(Worker, std::cref(o), &next_rank, per * t, n,
                          0x9E3779B97F4A7C15ULL * (t + 1) + o.seed * 0xBF58476D1CE4E5B9ULL, start,
-                         end, &results[static_cast<size_t>(t)]);
+                         end, &results[static_cast<size_t>(t)], &finished[static_cast<size_t>(t)]);
   }
   for (auto& th : threads) th.join();
+  // A --sequential run ends when its last key is answered.
+  double seconds = o.duration;
+  if (o.sequential) {
+    seconds =
+        std::chrono::duration<double>(*std::max_element(finished.begin(), finished.end()) - start)
+            .count();
+  }
 
   Result all;
   for (auto& r : results) {
@@ -313,8 +378,8 @@ int main(int argc, char** argv) {
       "{\"requests\":%llu,\"errors\":%llu,\"rps\":%.0f,\"p50_us\":%u,\"p90_us\":%u,"
       "\"p99_us\":%u,\"max_us\":%u,\"mean_body_bytes\":%.0f}\n",
       static_cast<unsigned long long>(all.requests), static_cast<unsigned long long>(all.errors),
-      static_cast<double>(all.requests) / o.duration, pct(0.50), pct(0.90), pct(0.99),
-      all.latency_us.empty() ? 0 : all.latency_us.back(),
+      seconds > 0 ? static_cast<double>(all.requests) / seconds : 0.0, pct(0.50), pct(0.90),
+      pct(0.99), all.latency_us.empty() ? 0 : all.latency_us.back(),
       all.requests ? static_cast<double>(all.bytes) / static_cast<double>(all.requests) : 0.0);
   return all.requests > 0 ? 0 : 1;
 }

@@ -3,13 +3,22 @@
 //
 //	gonode --listen 127.0.0.1:8001 --self http://127.0.0.1:8001 \
 //	       --peers http://127.0.0.1:8001,http://127.0.0.1:8002 \
-//	       --group bench --cache-bytes 67108864 --loader synthetic:1024:5
+//	       --group bench --cache-bytes 67108864 --loader synthetic:1024:5 \
+//	       [--max-idle-conns-per-host 64]
 //
 // The peer protocol is exactly the original's: groupcache.NewHTTPPoolOpts
 // with the default base path "/_groupcache/", 50 replicas and CRC-32
 // (crc32.ChecksumIEEE) on the consistent-hash ring; pool.Set(peers...).
 // --self must be spelled exactly as it appears in --peers, otherwise the node
 // does not recognise itself on the ring and forwards its own keys to itself.
+//
+// --max-idle-conns-per-host N (N > 0) gives the pool's peer client its own
+// http.Transport, cloned from http.DefaultTransport with MaxIdleConnsPerHost
+// N and MaxIdleConns at least N per peer: the tuning a Go operator applies,
+// because the stock transport keeps only 2 idle connections per host and,
+// under concurrency, closes and redials the rest after every request. N = 0
+// (the default) leaves HTTPPool.Transport nil, i.e. http.DefaultTransport,
+// as the README's setup does.
 //
 // Endpoints:
 //
@@ -102,13 +111,17 @@ func parseLoader(s string) (loaderSpec, error) {
 }
 
 type loadCounter struct {
-	total int64 // atomic
-	mu    sync.Mutex
-	byKey map[string]int64
+	total  int64 // atomic
+	mu     sync.Mutex
+	byKey  map[string]int64
+	perKey bool
 }
 
 func (c *loadCounter) record(key string) {
 	atomic.AddInt64(&c.total, 1)
+	if !c.perKey {
+		return
+	}
 	c.mu.Lock()
 	c.byKey[key]++
 	c.mu.Unlock()
@@ -167,6 +180,8 @@ func main() {
 	failPrefix := flag.String("fail-prefix", "", "if non-empty, the loader returns an error for keys with this prefix")
 	missingPrefix := flag.String("missing-prefix", "", "if non-empty, the loader returns a not-found error for keys with this prefix (/get answers 404)")
 	stdMux := flag.Bool("std-mux", false, "route through http.ServeMux (path cleaning + 301 redirects, like the README setup)")
+	maxIdlePerHost := flag.Int("max-idle-conns-per-host", 0, "peer client's idle connections per peer (0: Go's stock http.DefaultTransport, which keeps 2)")
+	countKeys := flag.Bool("count-keys", true, "count loads per key for GET /loads (false: totals only, so that a memory measurement sees the cache alone)")
 	flag.Parse()
 
 	spec, err := parseLoader(*loaderFlag)
@@ -196,7 +211,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "gonode: warning: --self %q is not in --peers; keys it owns will be forwarded over HTTP\n", *self)
 	}
 
-	loads := &loadCounter{byKey: make(map[string]int64)}
+	loads := &loadCounter{byKey: make(map[string]int64), perKey: *countKeys}
 	getter := groupcache.GetterFunc(func(ctx context.Context, key string, dest groupcache.Sink) error {
 		loads.record(key)
 		if spec.delay > 0 {
@@ -217,7 +232,20 @@ func main() {
 		return dest.SetBytes(SyntheticValue(key, spec.size))
 	})
 
+	if *maxIdlePerHost < 0 {
+		fmt.Fprintln(os.Stderr, "gonode: --max-idle-conns-per-host must be >= 0")
+		os.Exit(2)
+	}
 	pool := groupcache.NewHTTPPoolOpts(*self, &groupcache.HTTPPoolOptions{})
+	if n := *maxIdlePerHost; n > 0 {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = n
+		if total := n * len(peers); tr.MaxIdleConns < total {
+			tr.MaxIdleConns = total
+		}
+		pool.Transport = func(context.Context) http.RoundTripper { return tr }
+	}
+	// Set copies pool.Transport into each peer's getter, so it comes last.
 	pool.Set(peers...)
 	group := groupcache.NewGroup(*groupName, *cacheBytes, getter)
 
