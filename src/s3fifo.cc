@@ -12,6 +12,24 @@ namespace {
 constexpr size_t kGhostWays = 4;
 constexpr size_t kMinGhost = 64;
 
+// Key equality without a call to memcmp for the usual short keys: two
+// overlapping 8-byte loads cover 8-16 bytes (a tenth of a warm hit was the
+// call).
+bool SameKey(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n >= 8 && n <= 16) {
+    auto load = [](const char* p) {
+      uint64_t v;
+      std::memcpy(&v, p, sizeof v);
+      return v;
+    };
+    return ((load(a.data()) ^ load(b.data())) |
+            (load(a.data() + n - 8) ^ load(b.data() + n - 8))) == 0;
+  }
+  return a == b;
+}
+
 }  // namespace
 
 S3Fifo::~S3Fifo() { Clear(); }
@@ -40,7 +58,7 @@ S3Fifo::Entry* S3Fifo::Find(const HashedKey& key) const {
   if (buckets_.empty()) return nullptr;
   const auto hash = static_cast<uint32_t>(key.hash);
   for (Entry* e = buckets_[hash & (buckets_.size() - 1)]; e != nullptr; e = e->chain) {
-    if (e->hash == hash && e->key() == key.key) return e;
+    if (e->hash == hash && SameKey(e->key(), key.key)) return e;
   }
   return nullptr;
 }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "cache.h"
 
@@ -153,6 +154,30 @@ TEST(S3FifoTest, EveryKeyStaysReachableAcrossRehashingAndEviction) {
   }
   EXPECT_EQ(found, s.items());
   EXPECT_EQ(bytes, s.bytes());
+}
+
+// Keys of every length that differ only in their first or last byte stay
+// apart (the comparison takes two 8-byte loads for 8-16 bytes).
+TEST(S3FifoTest, KeysOfEveryLengthDifferingInOneByteStayApart) {
+  S3Fifo s;
+  std::vector<std::string> keys;
+  for (size_t n = 1; n <= 40; ++n) {
+    std::string k(n, 'k');
+    keys.push_back(k);
+    k.front() = 'F';
+    keys.push_back(k);
+    k.front() = 'k';
+    k.back() = 'L';
+    keys.push_back(k);
+  }
+  keys.emplace_back();
+  for (const std::string& k : keys) s.Add(HashedKey::Of(k), ByteView::Copy(k));
+  EXPECT_EQ(s.items(), keys.size());
+  for (const std::string& k : keys) {
+    const ByteView* v = s.Peek(HashedKey::Of(k));
+    ASSERT_NE(v, nullptr) << k;
+    EXPECT_EQ(*v, k);
+  }
 }
 
 TEST(CacheGateTest, HitsThroughTheGateAreCountedAsLockedOnesWere) {
