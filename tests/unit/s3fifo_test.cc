@@ -101,7 +101,7 @@ TEST(S3FifoTest, AKeyInTheGhostListReturnsStraightToMain) {
 TEST(S3FifoTest, ALoopLongerThanTheCacheStillHits) {
   S3Fifo s;
   constexpr int kKeys = 1500;
-  constexpr int64_t kBudget = 1000 * 10;  // 1,000 entries of 10 bytes
+  constexpr int64_t kBudget = int64_t{1000} * 10;  // 1,000 entries of 10 bytes
   int hits = 0;
   int reads = 0;
   for (int round = 0; round < 10; ++round) {
