@@ -97,8 +97,8 @@ struct GroupOptions {
   // Required.
   Getter getter;
   // Lock shards of the cache; 0 picks one per >= 4 MiB of budget, up to 16.
-  // Each shard evicts in LRU order to its share of the budget; 1 gives
-  // exactly Go's global LRU order.
+  // Each shard evicts by the policy (below) to its share of the budget;
+  // 1 shard with Eviction::kLru gives exactly Go's global LRU order.
   int cache_shards = 0;
   // The eviction policy of the main and hot caches (see Eviction).
   Eviction eviction = Eviction::kS3Fifo;
