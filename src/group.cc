@@ -96,6 +96,41 @@ void ParallelFor(size_t n, Fn fn) {
   worker();
 }
 
+// The peers a cluster-wide write could not reach: the first one's code and
+// "url: status" per peer.
+struct PeerFailures {
+  StatusCode first_code = StatusCode::kOk;
+  std::vector<std::string> lines;
+
+  void Record(const PeerClient& peer, const Status& s) {
+    if (first_code == StatusCode::kOk) first_code = s.code();
+    lines.push_back(peer.url() + ": " + s.ToString());
+  }
+  std::string Joined() const {
+    std::string out;
+    for (const std::string& line : lines) out += (out.empty() ? "" : "; ") + line;
+    return out;
+  }
+};
+
+// Tells every peer of `picker` but `skip` to drop `key` of `group`, in
+// parallel, and records those that fail (Remove's and SetEverywhere's
+// fan-out).
+void RemoveFromPeersBut(const Context& ctx, const std::string& group, PeerPicker* picker,
+                        const std::shared_ptr<PeerClient>& skip, std::string_view key,
+                        PeerFailures* failures) {
+  if (picker == nullptr) return;
+  std::vector<std::shared_ptr<PeerClient>> others;
+  for (auto& p : picker->GetAll()) {
+    if (p != skip) others.push_back(std::move(p));
+  }
+  std::vector<Status> results(others.size());
+  ParallelFor(others.size(), [&](size_t i) { results[i] = others[i]->Remove(ctx, group, key); });
+  for (size_t i = 0; i < others.size(); ++i) {
+    if (!results[i].ok()) failures->Record(*others[i], results[i]);
+  }
+}
+
 }  // namespace
 
 Group::Group(GroupOptions options, std::shared_ptr<internal::PickerSlot> peers,
@@ -334,60 +369,30 @@ Status Group::SetEverywhere(const Context& ctx, std::string_view key, std::strin
   // Other peers mirror the owner's keys in their hot caches, whoever the
   // owner is; this process's own copy is stale unless it is the owner.
   if (owner != nullptr) cache_->Remove(key);
-  std::vector<std::shared_ptr<PeerClient>> others;
-  for (auto& p : picker->GetAll()) {
-    if (p != owner) others.push_back(std::move(p));
-  }
-  std::vector<Status> results(others.size());
-  ParallelFor(others.size(), [&](size_t i) { results[i] = others[i]->Remove(ctx, name_, key); });
-  std::string failed;
-  StatusCode first_code = StatusCode::kOk;
-  for (size_t i = 0; i < others.size(); ++i) {
-    if (results[i].ok()) continue;
-    if (first_code == StatusCode::kOk) first_code = results[i].code();
-    failed += (failed.empty() ? "" : "; ") + others[i]->url() + ": " + results[i].ToString();
-  }
-  if (failed.empty()) return {};
-  return Status(first_code, "set on the owner, but stale copies may remain on: " + failed);
+  PeerFailures failures;
+  RemoveFromPeersBut(ctx, name_, picker.get(), owner, key, &failures);
+  if (failures.lines.empty()) return {};
+  return Status(failures.first_code,
+                "set on the owner, but stale copies may remain on: " + failures.Joined());
 }
 
 Status Group::Remove(const Context& ctx, std::string_view key) {
   Result<bool> r = flights_->remove.Do(ctx, key, [&](const Context& c) -> Result<bool> {
     std::shared_ptr<PeerPicker> picker = peers_->Get();
     std::shared_ptr<PeerClient> owner = picker ? picker->PickPeer(key) : nullptr;
-    std::vector<std::string> failures;
-    StatusCode first_code = StatusCode::kOk;
-    auto record = [&](const PeerClient& peer, const Status& s) {
-      if (first_code == StatusCode::kOk) first_code = s.code();
-      failures.push_back(peer.url() + ": " + s.ToString());
-    };
+    PeerFailures failures;
 
     // The owner first: once it has forgotten the key, a peer that misses
     // after we clear its hot copy cannot fetch the old value back from it.
     if (owner != nullptr) {
       Status s = owner->Remove(c, name_, key);
-      if (!s.ok()) record(*owner, s);
+      if (!s.ok()) failures.Record(*owner, s);
     }
     cache_->Remove(key);
-
-    std::vector<std::shared_ptr<PeerClient>> others;
-    if (picker) {
-      for (auto& p : picker->GetAll()) {
-        if (p != owner) others.push_back(std::move(p));
-      }
-    }
-    std::vector<Status> results(others.size());
-    ParallelFor(others.size(), [&](size_t i) { results[i] = others[i]->Remove(c, name_, key); });
-    for (size_t i = 0; i < others.size(); ++i) {
-      if (!results[i].ok()) record(*others[i], results[i]);
-    }
-    if (failures.empty()) return true;
-    std::string message = "Remove failed on " + std::to_string(failures.size()) + " peer(s): ";
-    for (size_t i = 0; i < failures.size(); ++i) {
-      if (i > 0) message += "; ";
-      message += failures[i];
-    }
-    return Status(first_code, std::move(message));
+    RemoveFromPeersBut(c, name_, picker.get(), owner, key, &failures);
+    if (failures.lines.empty()) return true;
+    return Status(failures.first_code, "Remove failed on " + std::to_string(failures.lines.size()) +
+                                           " peer(s): " + failures.Joined());
   });
   return r.status();
 }
