@@ -727,40 +727,49 @@ class HttpPool::Impl {
   // gives up cancels its context, which takes it out of the load's
   // single-flight at once (the load goes on for the others).
   asio::awaitable<PeerReply> Load(const PeerHandler::Pending& pending) {
-    // The load's own deadline; the request gives up a little later, so
-    // that a load ending at its deadline still answers with its error.
-    constexpr auto kMargin = std::chrono::milliseconds(100);
-    CancelSource cancel;
-    Context ctx = cancel.context().WithTimeout(options_.request_timeout);
-    std::optional<PeerReply> reply = co_await AwaitReply(
-        [&](const std::function<void(PeerReply)>& done) {
+    co_return co_await LoadWithin(
+        options_.request_timeout,
+        [&](const Context& ctx, const std::function<void(PeerReply)>& done) {
           PeerHandler::LoadAsync(ctx, pending, run_local_, done);
         },
-        options_.request_timeout + kMargin);
-    if (reply) co_return std::move(*reply);
-    cancel.Cancel();
-    co_return PeerHandler::Error(503, "timed out after " +
-                                          std::to_string(options_.request_timeout.count()) +
-                                          " ms waiting for the load of '" + pending.key + "'");
+        [&] {
+          return PeerHandler::Error(503, "timed out after " +
+                                             std::to_string(options_.request_timeout.count()) +
+                                             " ms waiting for the load of '" + pending.key + "'");
+        });
   }
 
   // A client API GET/HEAD that missed: as Load, with the request's own
   // timeout (?timeout=, else request_timeout), and a 504 when it passes.
   asio::awaitable<PeerReply> LoadForClient(const ApiHandler::Pending& pending) {
-    constexpr auto kMargin = std::chrono::milliseconds(100);
-    CancelSource cancel;
-    Context ctx = cancel.context().WithTimeout(pending.timeout);
-    std::optional<PeerReply> reply = co_await AwaitReply(
-        [&](const std::function<void(PeerReply)>& done) {
+    co_return co_await LoadWithin(
+        pending.timeout,
+        [&](const Context& ctx, const std::function<void(PeerReply)>& done) {
           ApiHandler::LoadAsync(ctx, pending, run_local_, done);
         },
-        pending.timeout + kMargin);
+        [&] {
+          return ApiHandler::ReplyFor(
+              DeadlineExceededError("timed out after " + std::to_string(pending.timeout.count()) +
+                                    " ms waiting for the load of '" + pending.key + "'"),
+              Group::Source::kLoad, pending.head);
+        });
+  }
+
+  // Runs start(ctx, done), a load with its own deadline `limit`, and waits
+  // for its reply; the request gives up a little later, so that a load
+  // ending at its deadline still answers with its error. Past that, the
+  // load's context is cancelled and the reply is timed_out().
+  template <typename Start, typename TimedOut>
+  asio::awaitable<PeerReply> LoadWithin(std::chrono::milliseconds limit, Start start,
+                                        TimedOut timed_out) {
+    constexpr auto kMargin = std::chrono::milliseconds(100);
+    CancelSource cancel;
+    Context ctx = cancel.context().WithTimeout(limit);
+    std::optional<PeerReply> reply = co_await AwaitReply(
+        [&](const std::function<void(PeerReply)>& done) { start(ctx, done); }, limit + kMargin);
     if (reply) co_return std::move(*reply);
     cancel.Cancel();
-    co_return ApiHandler::ReplyFor(
-        DeadlineExceededError("timed out after " + std::to_string(pending.timeout.count()) +
-                              " ms waiting for the load of '" + pending.key + "'"),
-        Group::Source::kLoad, pending.head);
+    co_return timed_out();
   }
 
   internal::ConnectionTable connections_;
