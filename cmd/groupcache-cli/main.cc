@@ -43,7 +43,8 @@ int RunOwner(const std::string& hash, int replicas, const std::vector<std::strin
   return 0;
 }
 
-// "10s", "500ms", "2m", "1h"; false if malformed.
+// "10s", "500ms", "2m", "1h"; false if malformed, negative, or longer than
+// about a century.
 bool ParseDuration(const std::string& text, std::chrono::nanoseconds* out) {
   size_t used = 0;
   long long n = 0;
@@ -52,19 +53,23 @@ bool ParseDuration(const std::string& text, std::chrono::nanoseconds* out) {
   } catch (const std::exception&) {
     return false;
   }
-  std::string unit = text.substr(used);
-  if (n < 0) return false;
+  const std::string unit = text.substr(used);
+  long long unit_ns = 0;
   if (unit == "ms") {
-    *out = std::chrono::milliseconds(n);
+    unit_ns = 1'000'000;
   } else if (unit == "s") {
-    *out = std::chrono::seconds(n);
+    unit_ns = 1'000'000'000;
   } else if (unit == "m") {
-    *out = std::chrono::minutes(n);
+    unit_ns = 60'000'000'000;
   } else if (unit == "h") {
-    *out = std::chrono::hours(n);
+    unit_ns = 3'600'000'000'000;
   } else {
     return false;
   }
+  // At most ~100 years, so that now + the duration still fits a time_point.
+  constexpr long long kMaxNs = 100LL * 365 * 24 * 3'600'000'000'000;
+  if (n < 0 || n > kMaxNs / unit_ns) return false;
+  *out = std::chrono::nanoseconds(n * unit_ns);
   return true;
 }
 
