@@ -3,17 +3,20 @@
 // protocol (GET, PUT, DELETE under the base path) to the other peers,
 // byte-compatible with the Go nodes.
 //
-// Threads: `io_threads` run the server's connections, and one more thread
-// the clients' requests (Asio, one coroutine per connection). A hit is
+// Threads: `io_threads` run the server's connections (Asio, one coroutine
+// per connection). With one I/O thread (the default) the clients' requests
+// run on it too, so a request proxied to the key's owner crosses no
+// thread; with more, the clients get one thread of their own. A hit is
 // answered on the I/O thread. A GET that misses waits without holding a
 // thread: for a key another peer owns (a client that asked the wrong node)
-// the fetch runs on the client's thread, and a getter, which must never
+// the fetch runs on the client's I/O thread, and a getter, which must never
 // run on an I/O thread, runs on a bounded pool of `worker_threads`. Either
 // way the request joins the group's single-flight, so concurrent requests
 // for one cold key cost one load and no extra threads. Client calls
 // (PeerClient methods) block the calling thread until the answer, the
 // caller's deadline, or its cancellation, whichever comes first; the
-// server uses the non-blocking GetAsync.
+// server uses the non-blocking GetAsync. A blocking call made on the
+// clients' I/O thread (from a GetAsync callback) fails with Internal.
 //
 // Wire compatibility: with RingAlgorithm::kMailgun (default) keys are
 // escaped like Go's url.PathEscape (mailgun/Tochemey nodes); with kGolang

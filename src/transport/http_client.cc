@@ -48,16 +48,34 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 struct Call;
 
+// What Release reaches in every client: their pooled connections and wait
+// lists belong to the io_context.
+class PooledClient {
+ public:
+  virtual void DropPooled() = 0;
+
+ protected:
+  ~PooledClient() = default;
+};
+
 class ClientIo::Impl {
  public:
+  // An io_context and a thread of its own.
   explicit Impl(const HttpPoolOptions& opts)
       : options(opts),
         tls(NewClientTlsContext(opts.client_tls)),
-        work_(asio::make_work_guard(io)),
+        owned_(std::make_unique<asio::io_context>()),
+        io(*owned_),
+        work_(std::in_place, asio::make_work_guard(io)),
         thread_([this] {
           io.run();
           ran_out_.set_value();
         }) {}
+
+  // A borrowed io_context, run by its owner's one thread. It may not be
+  // constructed yet: it is only stored here.
+  Impl(const HttpPoolOptions& opts, asio::io_context& borrowed)
+      : options(opts), tls(NewClientTlsContext(opts.client_tls)), io(borrowed) {}
 
   ~Impl() { Stop(); }
 
@@ -72,10 +90,22 @@ class ClientIo::Impl {
     return true;
   }
 
+  // Posts `fn` to the I/O thread unless the client stopped (a borrowed
+  // io_context may be gone by then; the sweep interrupted everything).
+  template <typename Fn>
+  void Post(Fn&& fn) {
+    std::lock_guard lock(stop_mu_);
+    if (!stopped) asio::post(io, std::forward<Fn>(fn));
+  }
+
+  // True on the thread that runs the exchanges.
+  bool OnIoThread() const { return io.get_executor().running_in_this_thread(); }
+
   // Ends every exchange in flight with Unavailable (their callers get their
   // callbacks), then lets the I/O thread run out of work and joins it.
   // Nothing is left behind in the io_context: a coroutine frame left there
   // would hold its client, which holds this, which holds the io_context.
+  // A borrowed io_context is its owner's to run and stop.
   void Stop() {
     {
       std::lock_guard lock(stop_mu_);
@@ -83,6 +113,7 @@ class ClientIo::Impl {
       asio::post(io, [this] { AbortAll(); });
       work_.reset();
     }
+    if (!owned_) return;
     // The last reference can be dropped by a coroutine on the I/O thread
     // itself; it cannot join itself.
     if (thread_.get_id() == std::this_thread::get_id()) {
@@ -97,6 +128,24 @@ class ClientIo::Impl {
     if (thread_.joinable()) thread_.join();
   }
 
+  // See ClientIo::Release. No thread runs the io_context any more, so the
+  // I/O-thread-only state is this thread's.
+  void Release() {
+    if (owned_) return;  // its own thread's state, gone with the thread
+    std::lock_guard lock(clients_mu_);
+    for (PooledClient* client : clients_) client->DropPooled();
+  }
+
+  // Clients register for Release's sake for their whole life.
+  void Register(PooledClient* client) {
+    std::lock_guard lock(clients_mu_);
+    clients_.insert(client);
+  }
+  void Unregister(PooledClient* client) {
+    std::lock_guard lock(clients_mu_);
+    clients_.erase(client);
+  }
+
   // I/O thread only: the exchanges in flight, so that Stop can end them.
   void Enter(Call* call);
   void Leave(Call* call) { active_.erase(call); }
@@ -105,18 +154,26 @@ class ClientIo::Impl {
   // Shared by every https:// connection; an error when client_tls is bad
   // (https:// clients then fail with it).
   const Result<std::shared_ptr<asio::ssl::context>> tls;
-  asio::io_context io;
+
+ private:
+  std::unique_ptr<asio::io_context> owned_;  // null when borrowed
+
+ public:
+  asio::io_context& io;
   std::atomic<bool> stopped{false};
 
  private:
   void AbortAll();
 
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  // Keeps an io_context of its own running until Stop.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::mutex stop_mu_;
   std::promise<void> ran_out_;
-  std::thread thread_;
+  std::thread thread_;                // only with an io_context of its own
   std::unordered_set<Call*> active_;  // I/O thread only
   bool aborting_ = false;             // I/O thread only
+  std::mutex clients_mu_;
+  std::unordered_set<PooledClient*> clients_;  // GUARDED_BY(clients_mu_)
 };
 
 // One request in flight: shared by the caller and the coroutine. Every
@@ -192,10 +249,12 @@ std::string Trim(std::string s) {
 }
 
 class HttpPeerClient final : public PeerClient,
+                             public PooledClient,
                              public std::enable_shared_from_this<HttpPeerClient> {
  public:
   HttpPeerClient(std::shared_ptr<ClientIo::Impl> io, std::string url)
       : io_(std::move(io)), url_(std::move(url)) {
+    io_->Register(this);
     std::string_view rest = url_;
     if (rest.substr(0, 7) == "http://") {
       rest.remove_prefix(7);
@@ -235,7 +294,15 @@ class HttpPeerClient final : public PeerClient,
   }
 
   ~HttpPeerClient() override {
+    io_->Unregister(this);
     // Idle connections release their slots into a client still whole.
+    idle_plain_.clear();
+    idle_tls_.clear();
+  }
+
+  void DropPooled() override {
+    // Waiters first: a connection that closes wakes one.
+    waiters_.clear();
     idle_plain_.clear();
     idle_tls_.clear();
   }
@@ -309,6 +376,10 @@ class HttpPeerClient final : public PeerClient,
 
   // The blocking form of Start: waits for the outcome.
   Outcome Roundtrip(const Context& ctx, http::verb verb, std::string target, std::string body) {
+    // The exchange would need this very thread, which would be waiting.
+    if (io_->OnIoThread()) {
+      return {InternalError("blocking call to peer " + url_ + " from its own I/O thread"), 0, {}};
+    }
     auto promise = std::make_shared<std::promise<Outcome>>();
     std::future<Outcome> result = promise->get_future();
     Clock::time_point deadline =
@@ -349,7 +420,7 @@ class HttpPeerClient final : public PeerClient,
     auto call = std::make_shared<Call>();
     // The hook posts to the I/O thread, which owns the connection.
     call->cancel_hook = ctx.OnCancel([weak = std::weak_ptr<Call>(call), io = io_] {
-      asio::post(io->io, [weak] {
+      io->Post([weak] {
         if (auto c = weak.lock()) {
           c->cancelled = true;
           c->Interrupt();
@@ -746,9 +817,14 @@ class HttpPeerClient final : public PeerClient,
 
 ClientIo::ClientIo(const HttpPoolOptions& options) : impl_(std::make_shared<Impl>(options)) {}
 
+ClientIo::ClientIo(const HttpPoolOptions& options, asio::io_context& io)
+    : impl_(std::make_shared<Impl>(options, io)) {}
+
 ClientIo::~ClientIo() { Stop(); }
 
 void ClientIo::Stop() { impl_->Stop(); }
+
+void ClientIo::Release() { impl_->Release(); }
 
 Status ClientIo::tls_status() const { return impl_->tls.status(); }
 

@@ -11,15 +11,28 @@
 #include "groupcache/http_pool.h"
 #include "groupcache/peers.h"
 
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
 namespace groupcache::internal {
 
-// One I/O thread that runs every client request of a pool. Clients are
-// blocking: the calling thread waits while the request runs here. A single
-// thread keeps each connection's state single-threaded without strands;
-// peer requests are short and few next to cache hits.
+// The one thread that runs every client request of a pool: an I/O thread
+// of its own, or the server's single I/O thread. Clients are blocking: the
+// calling thread waits while the request runs there. A single thread keeps
+// each connection's state single-threaded without strands.
 class ClientIo {
  public:
+  // With an I/O thread of its own.
   explicit ClientIo(const HttpPoolOptions& options);
+  // On `io`, which one thread (and only one) runs: a server with one I/O
+  // thread. A peer fetch for a request on that thread then starts, runs
+  // and answers without waking another thread. The owner of `io` calls
+  // Stop while `io` still runs and Release once it no longer does, before
+  // destroying it. Blocking calls (PeerClient::Get, Set, Remove) must not
+  // be made from that thread: they fail with Internal instead of
+  // deadlocking.
+  ClientIo(const HttpPoolOptions& options, boost::asio::io_context& io);
   ~ClientIo();
   ClientIo(const ClientIo&) = delete;
   ClientIo& operator=(const ClientIo&) = delete;
@@ -37,8 +50,15 @@ class ClientIo {
   Status tls_status() const;
 
   // Fails every request in flight with Unavailable (their callbacks run),
-  // refuses new ones, and joins the thread. Idempotent.
+  // refuses new ones, and joins the thread. Idempotent. On a borrowed
+  // io_context the failing happens when it next runs (if it does).
   void Stop();
+
+  // A borrowed io_context has stopped for good (its thread is joined) and
+  // is about to go: drops every client's idle connections and wait list,
+  // which belong to it, so that clients that outlive it hold none. Call
+  // after Stop. Nothing to do for an I/O thread of its own.
+  void Release();
 
   class Impl;
 

@@ -167,7 +167,13 @@ class HttpPool::Impl {
         self_(std::move(self)),
         handler_(registry, options_, logger_.get()),
         api_(registry, options_),
-        clients_(options_),
+        // One I/O thread (the default) also runs the peer fetches: a
+        // request proxied to the key's owner then crosses no thread. With
+        // more, the clients keep a thread of their own (a connection's
+        // state is single-threaded). io_ is constructed later; it is only
+        // stored now.
+        clients_(options_.io_threads == 1 ? internal::ClientIo(options_, io_)
+                                          : internal::ClientIo(options_)),
         picker_(std::make_shared<RingPeerPicker>(self_, options_.ring, clients_.Factory())),
         body_budget_(options_.max_body_bytes_in_flight),
         server_tls_(std::move(server_tls)),
@@ -218,7 +224,9 @@ class HttpPool::Impl {
   //     the workers, not this object).
   //  3. Stop the clients: peer fetches in flight end with Unavailable.
   //  4. Give the requests just answered a moment to be written, then stop
-  //     the I/O threads. Idle keep-alive connections go with them.
+  //     the I/O threads. Idle keep-alive connections go with them; the
+  //     clients, which may outlive this pool, drop theirs if they were on
+  //     the server's io_context.
   void Shutdown(std::chrono::milliseconds timeout) {
     std::lock_guard lock(shutdown_mu_);
     if (shut_down_) return;
@@ -237,6 +245,7 @@ class HttpPool::Impl {
     io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    clients_.Release();
     // Loads that still finish (an application thread's) post nothing now.
     gate_->Close();
   }

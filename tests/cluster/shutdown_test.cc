@@ -146,6 +146,36 @@ TEST(ShutdownTest, StoppingANodeWithEverythingInFlightReleasesEveryCaller) {
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
 }
 
+// With one I/O thread (the default) the pool's clients run on the
+// server's thread, and a fetch's callback runs there too: a blocking call
+// made from it would wait for its own thread. It fails at once instead.
+TEST(ShutdownTest, ABlockingClientCallOnTheServersIoThreadFailsInsteadOfHanging) {
+  Node a(testing::FreeLoopbackPort());
+  Node b(testing::FreeLoopbackPort());
+  std::vector<std::string> peers = {a.url, b.url};
+  a.Start(peers);
+  b.Start(peers);
+  std::shared_ptr<PeerClient> to_b = a.pool->ClientFor(b.url);
+  std::promise<Status> inner;
+  to_b->GetAsync(
+      Context::Background().WithTimeout(5s), "g", "first", [&](const Result<ByteView>& r) {
+        EXPECT_TRUE(r.ok()) << r.status().ToString();
+        inner.set_value(to_b->Get(Context::Background().WithTimeout(5s), "g", "second").status());
+      });
+  auto result = inner.get_future();
+  ASSERT_EQ(result.wait_for(10s), std::future_status::ready);
+  Status s = result.get();
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
+  EXPECT_NE(s.message().find("own I/O thread"), std::string::npos) << s.ToString();
+  // From any other thread the same call works, on the same connections.
+  auto r = to_b->Get(Context::Background().WithTimeout(5s), "g", "second");
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  // The pool goes first; its client, still held, refuses at once.
+  a.pool.reset();
+  auto late = to_b->Get(Context::Background().WithTimeout(1s), "g", "third");
+  EXPECT_EQ(late.status().code(), StatusCode::kUnavailable) << late.status().ToString();
+}
+
 TEST(ShutdownTest, AClientPoolStoppedWithFetchesInFlightAnswersThemAll) {
   // A peer that accepts and never answers: every fetch hangs until the
   // client pool stops.
