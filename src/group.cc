@@ -137,6 +137,7 @@ Group::Group(GroupOptions options, std::shared_ptr<internal::PickerSlot> peers,
              std::shared_ptr<Logger> logger)
     : name_(std::move(options.name)),
       getter_(std::move(options.getter)),
+      getter_never_blocks_(options.getter_never_blocks),
       peers_(std::move(peers)),
       logger_(std::move(logger)),
       cache_(std::make_unique<internal::Cache>(options.cache_bytes, options.cache_shards,
@@ -267,6 +268,10 @@ void Group::LoadAsync(const Context& ctx, std::string_view key, const LocalRunne
   // holds the group, which a transport may drop while the load runs.
   auto load_here = [run_local](const std::shared_ptr<Group>& self, const Context& c,
                                std::string_view k, const Finisher& finish) {
+    if (self->getter_never_blocks_) {
+      finish(self->LoadLocally(c, k));
+      return;
+    }
     bool taken =
         run_local([self, c, k = std::string(k), finish] { finish(self->LoadLocally(c, k)); });
     if (!taken) finish(UnavailableError("no worker free to load on: overloaded"));

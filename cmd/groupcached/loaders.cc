@@ -260,6 +260,15 @@ Result<Getter> MakeHttpLoader(std::string_view templ, const LoaderOptions& optio
 
 }  // namespace
 
+bool LoaderNeverBlocks(std::string_view spec) {
+  if (spec.substr(0, 10) != "synthetic:") return false;
+  std::string_view rest = spec.substr(10);
+  size_t colon = rest.find(':');
+  if (colon == std::string_view::npos) return true;
+  Result<int64_t> delay = ParseNumber(rest.substr(colon + 1), "delay");
+  return delay.ok() && *delay == 0;
+}
+
 Result<Getter> MakeLoader(std::string_view spec, const LoaderOptions& options, LoadCounter* counter,
                           OriginStats* origin_stats) {
   if (spec.substr(0, 10) == "synthetic:") {

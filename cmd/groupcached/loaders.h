@@ -132,6 +132,11 @@ std::string SyntheticValue(std::string_view key, size_t size);
 Result<Getter> MakeLoader(std::string_view spec, const LoaderOptions& options, LoadCounter* counter,
                           OriginStats* origin_stats = nullptr);
 
+// True if MakeLoader(spec) gives a getter that never waits (synthetic
+// values without a delay), so that GroupOptions::getter_never_blocks may
+// run it on the I/O thread. A dir: or http: loader does I/O: false.
+bool LoaderNeverBlocks(std::string_view spec);
+
 }  // namespace groupcache::daemon
 
 #endif  // GROUPCACHE_CMD_GROUPCACHED_LOADERS_H_

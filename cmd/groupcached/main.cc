@@ -449,11 +449,13 @@ int main(int argc, char** argv) {
     auto getter =
         groupcache::daemon::MakeLoader(plan.loader, plan.loader_options, &counter, &origin_stats);
     if (!getter.ok()) return Fail(plan.where + ": " + getter.status().message());
-    auto group = registry->NewGroup({.name = plan.name,
-                                     .cache_bytes = plan.cache_bytes,
-                                     .getter = *getter,
-                                     .cache_shards = plan.cache_shards,
-                                     .eviction = plan.eviction});
+    auto group = registry->NewGroup(
+        {.name = plan.name,
+         .cache_bytes = plan.cache_bytes,
+         .getter = *getter,
+         .cache_shards = plan.cache_shards,
+         .eviction = plan.eviction,
+         .getter_never_blocks = groupcache::daemon::LoaderNeverBlocks(plan.loader)});
     if (!group.ok()) return Fail(plan.where + ": " + group.status().ToString());
     group_names += (group_names.empty() ? "" : ",") + plan.name;
   }

@@ -102,6 +102,14 @@ struct GroupOptions {
   int cache_shards = 0;
   // The eviction policy of the main and hot caches (see Eviction).
   Eviction eviction = Eviction::kS3Fifo;
+  // The getter answers promptly and never waits: it computes the value
+  // from the key or reads memory, with no I/O, sleep or long-held lock. A
+  // transport's asynchronous load (GetForPeerAsync, GetAsync) then runs it
+  // right where the load starts, on the I/O thread, instead of handing it
+  // to a worker and back (two thread wake-ups per load). Leave it false
+  // for a getter that reads files, calls a database or another service: on
+  // an I/O thread it would stall every connection of that thread.
+  bool getter_never_blocks = false;
 };
 
 // Owned by shared_ptr (a Registry makes them): asynchronous loads hold
@@ -185,7 +193,8 @@ class Group : public std::enable_shared_from_this<Group> {
   // PeerClient's GetAsync and blocks nobody; a load that must run here (this
   // process owns the key, or the owner failed) is handed to `run_local`,
   // which must run it on a thread that may block, or return false to refuse
-  // it (the load then fails with Unavailable). Shares its single-flight
+  // it (the load then fails with Unavailable); a getter that never blocks
+  // (GroupOptions::getter_never_blocks) runs here instead. Shares its single-flight
   // with Get: a key has one load in flight whichever kind of caller started
   // it. The caller bounds its own wait.
   using LocalRunner = std::function<bool(std::function<void()> job)>;
@@ -230,6 +239,7 @@ class Group : public std::enable_shared_from_this<Group> {
 
   const std::string name_;
   const Getter getter_;
+  const bool getter_never_blocks_;
   const std::shared_ptr<internal::PickerSlot> peers_;
   const std::shared_ptr<Logger> logger_;
   std::unique_ptr<internal::Cache> cache_;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fake_peers.h"
@@ -446,6 +447,56 @@ TEST_F(GroupTest, GetForPeerAsyncFollowsTheReadPath) {
   EXPECT_EQ(s.gets, 6);
   EXPECT_EQ(s.cache_hits, 1);
   EXPECT_EQ(s.peer_loads, 1);
+}
+
+// A getter declared never to block runs where the asynchronous load
+// starts (a transport's I/O thread), not through the runner; a failed
+// owner's fallback load too. Other getters still go through the runner.
+TEST_F(GroupTest, AGetterThatNeverBlocksRunsWithoutTheRunner) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<FakePeer>("http://peer:1");
+  peer->OnGet([](const Context&, std::string_view) -> Result<ByteView> {
+    return UnavailableError("connection refused");
+  });
+  picker->Route("down", peer);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::thread::id ran_on;
+  auto g = *registry_.NewGroup({.name = "inline",
+                                .getter =
+                                    [&](const Context&, std::string_view key, Sink& dest) {
+                                      ran_on = std::this_thread::get_id();
+                                      ++loads_;
+                                      return dest.SetString("v:" + std::string(key));
+                                    },
+                                .getter_never_blocks = true});
+  int jobs = 0;
+  Group::LocalRunner run_local = [&](const std::function<void()>&) {
+    ++jobs;
+    return false;  // refuses: a load that came here would fail
+  };
+  for (const std::string key : {"local", "down"}) {
+    std::optional<Result<ByteView>> got;
+    g->GetForPeerAsync({}, key, run_local, [&](const Result<ByteView>& r) { got = r; });
+    ASSERT_TRUE(got.has_value()) << key;
+    ASSERT_TRUE(got->ok()) << key << ": " << got->status().ToString();
+    EXPECT_EQ(**got, "v:" + key);
+    EXPECT_EQ(ran_on, caller);
+  }
+  std::optional<Result<ByteView>> via_get;
+  g->GetAsync({}, "client", run_local,
+              [&](const Result<ByteView>& r, Group::Source) { via_get = r; });
+  ASSERT_TRUE(via_get.has_value() && via_get->ok());
+  EXPECT_EQ(jobs, 0);
+  EXPECT_EQ(loads_.load(), 3);
+
+  // The default: the runner is asked, and its refusal is the answer.
+  auto blocking = MakeGroup(Counting());
+  std::optional<Result<ByteView>> refused;
+  blocking->GetForPeerAsync({}, "local", run_local,
+                            [&](const Result<ByteView>& r) { refused = r; });
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(jobs, 1);
 }
 
 TEST(RegistryTest, RejectsBadGroupsAndFindsByName) {

@@ -66,6 +66,15 @@ TEST(LoadersSyntheticTest, MakesTheValueAndRecordsTheKey) {
   EXPECT_EQ(counter.Json(), R"({"ab":1})");
 }
 
+TEST(LoadersSpecTest, OnlySyntheticValuesWithoutADelayNeverBlock) {
+  EXPECT_TRUE(LoaderNeverBlocks("synthetic:1024"));
+  EXPECT_TRUE(LoaderNeverBlocks("synthetic:8:0"));
+  EXPECT_FALSE(LoaderNeverBlocks("synthetic:8:50"));
+  EXPECT_FALSE(LoaderNeverBlocks("synthetic:8:x"));
+  EXPECT_FALSE(LoaderNeverBlocks("dir:/srv"));
+  EXPECT_FALSE(LoaderNeverBlocks("http:http://origin/{key}"));
+}
+
 TEST(LoadersSpecTest, RefusesBadSpecs) {
   LoadCounter counter;
   EXPECT_EQ(MakeLoader("synthetic:x", {}, &counter).status().code(), StatusCode::kInvalidArgument);
