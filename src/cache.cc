@@ -47,6 +47,13 @@ bool Cache::Lookup(std::string_view k, ByteView* out, CacheType* which) {
   });
 }
 
+const ByteView* Cache::PeekHot(Shard& s, ReaderGate::Slot& slot, const HashedKey& key) {
+  slot.misses.fetch_add(1, std::memory_order_relaxed);
+  const ByteView* v = static_cast<const S3Fifo&>(*s.hot).Peek(key);
+  if (v != nullptr) slot.second_hits.fetch_add(1, std::memory_order_relaxed);
+  return v;
+}
+
 const ByteView* Cache::FindLocked(Shard& s, const HashedKey& key, CacheType* which) {
   ++s.main_counters.gets;
   const int64_t main_before = s.main->bytes();

@@ -111,6 +111,10 @@ class Cache {
   }
   // The gate a writer closes, or nullptr under a policy without one.
   ReaderGate* GateOf(Shard& s) const { return concurrent_reads_ ? &s.gate : nullptr; }
+  // The gate path of Visit after a miss in main: counts the miss in the
+  // slot and looks in hot. Out of line so that the main lookup, the one a
+  // warm hit makes, is inlined into Visit. REQUIRES: inside s.gate.
+  static const ByteView* PeekHot(Shard& s, ReaderGate::Slot& slot, const HashedKey& key);
   // The mutex path of Visit. Returns the value found, or nullptr.
   const ByteView* FindLocked(Shard& s, const HashedKey& key, CacheType* which);
   // The eviction rule within one shard, sparing the newest entry of
@@ -137,16 +141,14 @@ template <typename F>
 bool Cache::Visit(std::string_view k, F&& visit) {
   const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
-  if (concurrent_reads_) {
+  if (concurrent_reads_) [[likely]] {
     if (ReaderGate::Slot* slot = s.gate.TryEnter()) [[likely]] {
       // The slot counted this lookup as a main get on entering.
       CacheType which = CacheType::kMain;
       const ByteView* v = static_cast<const S3Fifo&>(*s.main).Peek(key);
-      if (v == nullptr) {
-        slot->misses.fetch_add(1, std::memory_order_relaxed);
+      if (v == nullptr) [[unlikely]] {
         which = CacheType::kHot;
-        v = static_cast<const S3Fifo&>(*s.hot).Peek(key);
-        if (v != nullptr) slot->second_hits.fetch_add(1, std::memory_order_relaxed);
+        v = PeekHot(s, *slot, key);
       }
       if (v != nullptr) visit(*v, which);
       ReaderGate::Leave(slot);

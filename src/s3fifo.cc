@@ -12,24 +12,6 @@ namespace {
 constexpr size_t kGhostWays = 4;
 constexpr size_t kMinGhost = 64;
 
-// Key equality without a call to memcmp for the usual short keys: two
-// overlapping 8-byte loads cover 8-16 bytes (a tenth of a warm hit was the
-// call).
-bool SameKey(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
-  if (n >= 8 && n <= 16) {
-    auto load = [](const char* p) {
-      uint64_t v;
-      std::memcpy(&v, p, sizeof v);
-      return v;
-    };
-    return ((load(a.data()) ^ load(b.data())) |
-            (load(a.data() + n - 8) ^ load(b.data() + n - 8))) == 0;
-  }
-  return a == b;
-}
-
 }  // namespace
 
 S3Fifo::~S3Fifo() { Clear(); }
@@ -52,15 +34,6 @@ S3Fifo::Entry* S3Fifo::NewEntry(const HashedKey& key, ByteView value) {
 void S3Fifo::DeleteEntry(Entry* e) {
   e->~Entry();
   ::operator delete(e);
-}
-
-S3Fifo::Entry* S3Fifo::Find(const HashedKey& key) const {
-  if (buckets_.empty()) return nullptr;
-  const auto hash = static_cast<uint32_t>(key.hash);
-  for (Entry* e = buckets_[hash & (buckets_.size() - 1)]; e != nullptr; e = e->chain) {
-    if (e->hash == hash && SameKey(e->key(), key.key)) return e;
-  }
-  return nullptr;
 }
 
 void S3Fifo::Reserve() {
@@ -105,17 +78,6 @@ void S3Fifo::Erase(Entry* e) {
   Unchain(e);
   Unlink(QueueOf(e), e);
   DeleteEntry(e);
-}
-
-const ByteView* S3Fifo::Peek(const HashedKey& key) const {
-  Entry* e = Find(key);
-  if (e == nullptr || e->value.Expired()) return nullptr;
-  // Read before writing: a hot key's counter sits at the maximum, so its
-  // readers never write its line.
-  if (uint8_t f = e->freq.load(std::memory_order_relaxed); f < kMaxFreq) {
-    e->freq.store(static_cast<uint8_t>(f + 1), std::memory_order_relaxed);
-  }
-  return &e->value;
 }
 
 void S3Fifo::Add(const HashedKey& key, ByteView value) {

@@ -14,16 +14,8 @@ Status Sink::SetBytes(std::string_view bytes, Time expire) {
   return Fill(ByteView::Copy(bytes, expire));
 }
 
-Status Sink::SetView(const ByteView& value) { return Fill(value); }
-
-Status Sink::Fill(const ByteView& value) {
-  ++fill_attempts_;
-  if (filled_) {
-    return FailedPreconditionError("sink already filled: a getter must fill its sink once");
-  }
-  Status s = Store(value);
-  if (s.ok()) filled_ = true;
-  return s;
+Status Sink::AlreadyFilled() {
+  return FailedPreconditionError("sink already filled: a getter must fill its sink once");
 }
 
 Status StringSink::Store(const ByteView& value) {

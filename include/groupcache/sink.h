@@ -42,7 +42,7 @@ class Sink {
   // Fills the sink with a copy of `bytes`.
   Status SetBytes(std::string_view bytes, Time expire = kNoExpiry);
   // Fills the sink with a shared view (no copy for ByteViewSink).
-  Status SetView(const ByteView& value);
+  Status SetView(const ByteView& value) { return Fill(value); }
 
   // True once a Set* call succeeded.
   bool filled() const { return filled_; }
@@ -61,7 +61,18 @@ class Sink {
   virtual Status Store(const ByteView& value) = 0;
 
  private:
-  Status Fill(const ByteView& value);
+  // Inline because every cache hit fills its caller's sink through here:
+  // SetView and Fill as two out-of-line calls were 6% of a warm Get.
+  Status Fill(const ByteView& value) {
+    ++fill_attempts_;
+    if (filled_) [[unlikely]] {
+      return AlreadyFilled();
+    }
+    Status s = Store(value);
+    if (s.ok()) filled_ = true;
+    return s;
+  }
+  static Status AlreadyFilled();
   bool filled_ = false;
   int fill_attempts_ = 0;
 };
