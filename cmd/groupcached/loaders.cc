@@ -258,32 +258,38 @@ Result<Getter> MakeHttpLoader(std::string_view templ, const LoaderOptions& optio
                       options.origin_default_ttl, counter);
 }
 
+// "synthetic:SIZE[:DELAY_MS]" after its prefix.
+struct SyntheticSpec {
+  size_t bytes = 0;
+  int64_t delay_ms = 0;
+};
+Result<SyntheticSpec> ParseSynthetic(std::string_view rest) {
+  Result<int64_t> size = ParseNumber(rest.substr(0, rest.find(':')), "size");
+  if (!size.ok()) return size.status();
+  SyntheticSpec spec{.bytes = static_cast<size_t>(*size)};
+  if (size_t colon = rest.find(':'); colon != std::string_view::npos) {
+    Result<int64_t> delay = ParseNumber(rest.substr(colon + 1), "delay");
+    if (!delay.ok()) return delay.status();
+    spec.delay_ms = *delay;
+  }
+  return spec;
+}
+
 }  // namespace
 
 bool LoaderNeverBlocks(std::string_view spec) {
   if (spec.substr(0, 10) != "synthetic:") return false;
-  std::string_view rest = spec.substr(10);
-  size_t colon = rest.find(':');
-  if (colon == std::string_view::npos) return true;
-  Result<int64_t> delay = ParseNumber(rest.substr(colon + 1), "delay");
-  return delay.ok() && *delay == 0;
+  Result<SyntheticSpec> synthetic = ParseSynthetic(spec.substr(10));
+  return synthetic.ok() && synthetic->delay_ms == 0;
 }
 
 Result<Getter> MakeLoader(std::string_view spec, const LoaderOptions& options, LoadCounter* counter,
                           OriginStats* origin_stats) {
   if (spec.substr(0, 10) == "synthetic:") {
-    std::string_view rest = spec.substr(10);
-    std::string_view size_text = rest.substr(0, rest.find(':'));
-    Result<int64_t> size = ParseNumber(size_text, "size");
-    if (!size.ok()) return size.status();
-    int64_t delay_ms = 0;
-    if (size_t colon = rest.find(':'); colon != std::string_view::npos) {
-      Result<int64_t> d = ParseNumber(rest.substr(colon + 1), "delay");
-      if (!d.ok()) return d.status();
-      delay_ms = *d;
-    }
-    auto bytes = static_cast<size_t>(*size);
-    return Getter([bytes, delay_ms, counter](const Context& ctx, std::string_view key, Sink& dest) {
+    Result<SyntheticSpec> synthetic = ParseSynthetic(spec.substr(10));
+    if (!synthetic.ok()) return synthetic.status();
+    return Getter([bytes = synthetic->bytes, delay_ms = synthetic->delay_ms, counter](
+                      const Context& ctx, std::string_view key, Sink& dest) {
       counter->Record(key);
       if (Status s = Delay(ctx, std::chrono::milliseconds(delay_ms)); !s.ok()) return s;
       return dest.SetString(SyntheticValue(key, bytes));

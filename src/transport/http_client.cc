@@ -98,8 +98,12 @@ class ClientIo::Impl {
     if (!stopped) asio::post(io, std::forward<Fn>(fn));
   }
 
-  // True on the thread that runs the exchanges.
-  bool OnIoThread() const { return io.get_executor().running_in_this_thread(); }
+  // True on the thread that runs the exchanges. Under the stop lock: a
+  // borrowed io_context may be destroyed once stopped.
+  bool OnIoThread() {
+    std::lock_guard lock(stop_mu_);
+    return !stopped && io.get_executor().running_in_this_thread();
+  }
 
   // Ends every exchange in flight with Unavailable (their callers get their
   // callbacks), then lets the I/O thread run out of work and joins it.

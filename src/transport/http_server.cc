@@ -126,9 +126,10 @@ class Watchdog {
   std::shared_ptr<State> state_;
 };
 
-// Posts to the server's executors from other threads (the clients' thread,
-// workers, application threads finishing a load a request waits on) for as
-// long as the server's io_context exists; Close() makes later posts no-ops.
+// Posts to the server's executors from other threads (the clients' own
+// thread when io_threads > 1, workers, application threads finishing a
+// load a request waits on) for as long as the server's io_context exists;
+// Close() makes later posts no-ops.
 class PostGate {
  public:
   void Post(const asio::any_io_executor& executor, std::function<void()> fn) {

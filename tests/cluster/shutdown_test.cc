@@ -43,8 +43,9 @@ struct Node {
           return d.SetString("v:" + std::string(key));
         });
   }
-  void Start(const std::vector<std::string>& peers) {
+  void Start(const std::vector<std::string>& peers, int io_threads = 1) {
     HttpPoolOptions options;
+    options.io_threads = io_threads;
     options.worker_threads = 2;  // loads queue behind each other
     options.request_timeout = 3s;
     auto started = HttpPool::Start(registry.get(), url, "127.0.0.1:" + url.substr(17), options);
@@ -66,12 +67,16 @@ struct Node {
   std::unique_ptr<HttpPool> pool;
 };
 
-TEST(ShutdownTest, StoppingANodeWithEverythingInFlightReleasesEveryCaller) {
+// With one I/O thread the clients share the server's; with two they have
+// one of their own: both must stop cleanly.
+class ShutdownIoTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(ShutdownIoTest, StoppingANodeWithEverythingInFlightReleasesEveryCaller) {
   Node a(testing::FreeLoopbackPort());
   Node b(testing::FreeLoopbackPort());
   std::vector<std::string> peers = {a.url, b.url};
-  a.Start(peers);
-  b.Start(peers);
+  a.Start(peers, GetParam());
+  b.Start(peers, GetParam());
   HttpClientPool outside;
 
   // Keys: owned by B (A fetches them), owned by A (A loads them).
@@ -145,6 +150,8 @@ TEST(ShutdownTest, StoppingANodeWithEverythingInFlightReleasesEveryCaller) {
   auto r = client->Get(Context::Background().WithTimeout(1s), "g", remote_keys[0]);
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
 }
+
+INSTANTIATE_TEST_SUITE_P(IoThreads, ShutdownIoTest, ::testing::Values(1, 2));
 
 // With one I/O thread (the default) the pool's clients run on the
 // server's thread, and a fetch's callback runs there too: a blocking call
