@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -355,6 +356,10 @@ class HttpPool::Impl {
     const Clock::duration period =
         std::min({options_.idle_timeout, options_.header_timeout, options_.request_timeout});
     if (!server_tls_) {
+      // Session's answers try a send at once: it must fail with
+      // would_block rather than wait when the send buffer is full.
+      beast::error_code nb;
+      socket.non_blocking(true, nb);
       Watchdog watchdog(socket, period);
       auto entry = connections_.Add(watchdog.Closer());
       co_await Session(socket, watchdog, *entry);
@@ -464,10 +469,18 @@ class HttpPool::Impl {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       parser.body_limit(options_.max_body_bytes);
-      watchdog.ExpireAfter(options_.header_timeout);
-      co_await http::async_read_header(stream, buffer, parser,
-                                       asio::redirect_error(asio::use_awaitable, ec));
-      watchdog.Disarm();
+      // The idle read above usually took the whole request: its header is
+      // parsed here, without a composed read (whose completion is a trip
+      // through the scheduler) or the header timer. Only a header that is
+      // not all in yet is read on, under header_timeout.
+      buffer.consume(parser.put(buffer.data(), ec));
+      if (ec == http::error::need_more) {
+        ec = {};
+        watchdog.ExpireAfter(options_.header_timeout);
+        co_await http::async_read_header(stream, buffer, parser,
+                                         asio::redirect_error(asio::use_awaitable, ec));
+        watchdog.Disarm();
+      }
       if (ec == http::error::end_of_stream || ec == asio::ssl::error::stream_truncated) {
         co_return true;
       }
@@ -563,9 +576,22 @@ class HttpPool::Impl {
       std::array<asio::const_buffer, 3> out = {
           asio::buffer(head), asio::buffer(body),
           asio::buffer(frame.suffix.data(), frame.suffix_size)};
-      watchdog.ExpireAfter(options_.request_timeout);
-      co_await asio::async_write(stream, out, asio::redirect_error(asio::use_awaitable, ec));
-      watchdog.Disarm();
+      // Over plain TCP an answer usually fits the socket's send buffer: one
+      // non-blocking send here, and only what did not fit goes through the
+      // composed write (whose completion is a trip through the scheduler),
+      // under request_timeout.
+      size_t sent = 0;
+      if constexpr (std::is_same_v<Stream, tcp::socket>) {
+        sent = stream.write_some(out, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+      }
+      if (!ec && sent < asio::buffer_size(out)) {
+        beast::buffers_suffix<std::array<asio::const_buffer, 3>> rest(out);
+        rest.consume(sent);
+        watchdog.ExpireAfter(options_.request_timeout);
+        co_await asio::async_write(stream, rest, asio::redirect_error(asio::use_awaitable, ec));
+        watchdog.Disarm();
+      }
       if (ec) co_return false;
       if (close) co_return true;
     }

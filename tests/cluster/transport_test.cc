@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -245,6 +246,64 @@ TEST(TransportServerTest, StalledConnectionsAreClosedAtTheirTimeouts) {
     EXPECT_GE(half_body.open_for, 250ms);
     EXPECT_LT(half_body.open_for, 3s);
     EXPECT_TRUE(half_body.received.empty()) << half_body.received;
+  }
+}
+
+// An answer larger than the socket's send buffer goes out in two parts
+// (a send at once, the rest by the composed write): a client that reads it
+// gets every byte, and one that stops reading is cut off at the request
+// timeout while others are answered.
+TEST(TransportServerTest, ALargeAnswerIsWholeAndAStalledReaderIsCutOffAtTheRequestTimeout) {
+  for (int io_threads : {1, 2}) {
+    SCOPED_TRACE("io_threads " + std::to_string(io_threads));
+    const std::string big(size_t{16} << 20, 'x');
+    Registry registry(RegistryOptions{NewNullLogger()});
+    ASSERT_TRUE(registry
+                    .NewGroup("g", 64 << 20,
+                              [&big](const Context&, std::string_view, Sink& d) {
+                                return d.SetString(big);
+                              })
+                    .ok());
+    HttpPoolOptions options;
+    options.request_timeout = 300ms;
+    options.io_threads = io_threads;
+    int port = testing::FreeLoopbackPort();
+    std::string self = "http://127.0.0.1:" + std::to_string(port);
+    auto pool = HttpPool::Start(&registry, self, "127.0.0.1:" + std::to_string(port), options);
+    ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+
+    // A reader with a small receive window that reads nothing for a second.
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string request = "GET /_groupcache/g/k HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+
+    // Meanwhile another client gets the whole value.
+    HttpClientPool clients(options);
+    auto whole = clients.ClientFor(self)->Get(Context::Background().WithTimeout(5s), "g", "k");
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    EXPECT_EQ(whole->size(), big.size());
+    EXPECT_EQ(whole->view(), big);
+
+    std::this_thread::sleep_for(1s);  // well past the request timeout
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t received = 0;
+    char buf[65536];
+    ssize_t n = 0;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) received += static_cast<size_t>(n);
+    const bool closed = n == 0 || errno == ECONNRESET;
+    close(fd);
+    EXPECT_TRUE(closed) << "errno " << errno;
+    EXPECT_GT(received, 0U);
+    EXPECT_LT(received, big.size());  // cut off, not finished
   }
 }
 
