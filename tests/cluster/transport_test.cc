@@ -151,6 +151,15 @@ TEST(TransportClientTest, HonoursDeadlineAndCancellation) {
   EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
 }
 
+// A pool serving `registry` on a free loopback port (in *port), its own
+// URL being that address.
+Result<std::unique_ptr<HttpPool>> StartOnFreePort(Registry* registry,
+                                                  const HttpPoolOptions& options, int* port) {
+  *port = testing::FreeLoopbackPort();
+  return HttpPool::Start(registry, "http://127.0.0.1:" + std::to_string(*port),
+                         "127.0.0.1:" + std::to_string(*port), options);
+}
+
 // Connects to 127.0.0.1:port, sends `request`, and reads until the server
 // closes the connection (or 5 s pass). Returns what came back and how long
 // the connection stayed open after the send.
@@ -208,9 +217,8 @@ TEST(TransportServerTest, StalledConnectionsAreClosedAtTheirTimeouts) {
     options.header_timeout = 300ms;
     options.request_timeout = 300ms;
     options.io_threads = io_threads;
-    int port = testing::FreeLoopbackPort();
-    std::string self = "http://127.0.0.1:" + std::to_string(port);
-    auto pool = HttpPool::Start(&registry, self, "127.0.0.1:" + std::to_string(port), options);
+    int port = 0;
+    auto pool = StartOnFreePort(&registry, options, &port);
     ASSERT_TRUE(pool.ok()) << pool.status().ToString();
 
     Exchange idle, half_header, half_body, answered;
@@ -267,10 +275,10 @@ TEST(TransportServerTest, ALargeAnswerIsWholeAndAStalledReaderIsCutOffAtTheReque
     HttpPoolOptions options;
     options.request_timeout = 300ms;
     options.io_threads = io_threads;
-    int port = testing::FreeLoopbackPort();
-    std::string self = "http://127.0.0.1:" + std::to_string(port);
-    auto pool = HttpPool::Start(&registry, self, "127.0.0.1:" + std::to_string(port), options);
+    int port = 0;
+    auto pool = StartOnFreePort(&registry, options, &port);
     ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+    const std::string self = (*pool)->self();
 
     // A reader with a small receive window that reads nothing for a second.
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
