@@ -17,17 +17,23 @@ constexpr size_t kMinGhost = 64;
 S3Fifo::~S3Fifo() { Clear(); }
 
 S3Fifo::Entry* S3Fifo::NewEntry(const HashedKey& key, ByteView value) {
-  void* mem = ::operator new(sizeof(Entry) + key.key.size());
+  const size_t n = key.key.size();
+  const bool long_key = n >= kLongKey;
+  const size_t prefix = long_key ? sizeof(uint32_t) : 0;
+  void* mem = ::operator new(sizeof(Entry) + prefix + n);
   auto* e = new (mem) Entry{nullptr,
-                            nullptr,
                             nullptr,
                             std::move(value),
                             static_cast<uint32_t>(key.hash),
-                            static_cast<uint32_t>(key.key.size()),
+                            long_key ? kLongKey : static_cast<uint16_t>(n),
                             {0},
                             Where::kSmall};
-  if (!key.key.empty())
-    std::memcpy(static_cast<char*>(mem) + sizeof(Entry), key.key.data(), key.key.size());
+  char* bytes = static_cast<char*>(mem) + sizeof(Entry);
+  if (long_key) {
+    const auto n32 = static_cast<uint32_t>(n);
+    std::memcpy(bytes, &n32, sizeof n32);
+  }
+  if (n != 0) std::memcpy(bytes + prefix, key.key.data(), n);
   return e;
 }
 
@@ -41,7 +47,9 @@ void S3Fifo::Reserve() {
   std::vector<Entry*> grown(buckets_.empty() ? 8 : buckets_.size() * 2, nullptr);
   buckets_.swap(grown);
   for (Queue* q : {&small_, &main_}) {
-    for (Entry* e = q->newest; e != nullptr; e = e->older) Chain(e);
+    for (Entry* e = q->oldest; e != nullptr; e = e->newer) {
+      if (e->where != Where::kDead) Chain(e);
+    }
   }
 }
 
@@ -58,26 +66,63 @@ void S3Fifo::Unchain(const Entry* e) {
 }
 
 void S3Fifo::PushNewest(Queue& q, Entry* e) {
-  e->older = q.newest;
   e->newer = nullptr;
-  if (q.newest != nullptr) q.newest->newer = e;
+  (q.newest != nullptr ? q.newest->newer : q.oldest) = e;
   q.newest = e;
-  if (q.oldest == nullptr) q.oldest = e;
   ++q.items;
   q.bytes += e->charge();
 }
 
-void S3Fifo::Unlink(Queue& q, Entry* e) {
-  (e->newer != nullptr ? e->newer->older : q.newest) = e->older;
-  (e->older != nullptr ? e->older->newer : q.oldest) = e->newer;
+S3Fifo::Entry* S3Fifo::PopOldest(Queue& q) {
+  Entry* e = q.oldest;
+  q.oldest = e->newer;
+  if (q.oldest == nullptr) q.newest = nullptr;
   --q.items;
   q.bytes -= e->charge();
+  return e;
 }
 
-void S3Fifo::Erase(Entry* e) {
+void S3Fifo::DropDeadOldest(Queue& q) {
+  while (q.oldest != nullptr && q.oldest->where == Where::kDead) {
+    Entry* e = q.oldest;
+    q.oldest = e->newer;
+    if (q.oldest == nullptr) q.newest = nullptr;
+    DeleteEntry(e);
+    --dead_;
+  }
+}
+
+void S3Fifo::Bury(Entry* e) {
   Unchain(e);
-  Unlink(QueueOf(e), e);
-  DeleteEntry(e);
+  Queue& q = QueueOf(e);
+  --q.items;
+  q.bytes -= e->charge();
+  e->value = ByteView();  // the value's bytes go now, the header later
+  e->where = Where::kDead;
+  ++dead_;
+  DropDeadOldest(q);
+  if (dead_ > items()) Compact();
+}
+
+void S3Fifo::Compact() {
+  for (Queue* q : {&small_, &main_}) {
+    Entry** link = &q->oldest;
+    Entry* last = nullptr;
+    for (Entry* e = q->oldest; e != nullptr;) {
+      Entry* newer = e->newer;
+      if (e->where == Where::kDead) {
+        DeleteEntry(e);
+      } else {
+        *link = e;
+        link = &e->newer;
+        last = e;
+      }
+      e = newer;
+    }
+    *link = nullptr;
+    q->newest = last;
+  }
+  dead_ = 0;
 }
 
 void S3Fifo::Add(const HashedKey& key, ByteView value) {
@@ -101,7 +146,7 @@ void S3Fifo::Add(const HashedKey& key, ByteView value) {
 bool S3Fifo::Remove(const HashedKey& key) {
   Entry* e = Find(key);
   if (e == nullptr) return false;
-  Erase(e);
+  Bury(e);
   return true;
 }
 
@@ -112,21 +157,23 @@ bool S3Fifo::RemoveOldest(bool* expired) {
     if (small_.items == 0 && main_.items == 0) return false;
     const bool from_small =
         small_.items > 0 && (main_.items == 0 || small_.bytes * 10 > small_.bytes + main_.bytes);
-    Entry* e = from_small ? small_.oldest : main_.oldest;
+    Queue& q = from_small ? small_ : main_;
+    // A queue with live entries has one at its oldest end once the
+    // tombstones ahead of it are gone.
+    DropDeadOldest(q);
+    Entry* e = q.oldest;
     const bool dead = e->value.Expired();
     const uint8_t f = e->freq.load(std::memory_order_relaxed);
     if (!dead && f > 0) {
+      PopOldest(q);
       if (from_small) {
         // Read while on probation: promoted, its count starting afresh.
-        Unlink(small_, e);
         e->freq.store(0, std::memory_order_relaxed);
         e->where = Where::kMain;
-        PushNewest(main_, e);
       } else {
-        Unlink(main_, e);
         e->freq.store(static_cast<uint8_t>(f - 1), std::memory_order_relaxed);
-        PushNewest(main_, e);
       }
+      PushNewest(main_, e);
       continue;
     }
     if (from_small) {
@@ -137,20 +184,22 @@ bool S3Fifo::RemoveOldest(bool* expired) {
       ghost_.Insert(KeyHash(e->key()));
     }
     if (expired != nullptr) *expired = dead;
-    Erase(e);
+    Unchain(e);
+    DeleteEntry(PopOldest(q));
     return true;
   }
 }
 
 void S3Fifo::Clear() {
   for (Queue* q : {&small_, &main_}) {
-    for (Entry* e = q->newest; e != nullptr;) {
-      Entry* older = e->older;
+    for (Entry* e = q->oldest; e != nullptr;) {
+      Entry* newer = e->newer;
       DeleteEntry(e);
-      e = older;
+      e = newer;
     }
     *q = Queue{};
   }
+  dead_ = 0;
   std::fill(buckets_.begin(), buckets_.end(), nullptr);
   ghost_.Clear();
 }

@@ -180,6 +180,97 @@ TEST(S3FifoTest, KeysOfEveryLengthDifferingInOneByteStayApart) {
   }
 }
 
+// A key removed from the middle of its queue stays there as a tombstone
+// (the queues are singly linked): the others keep their order, the counts
+// drop at once, the key can come back, and the tombstones go in the end.
+TEST(S3FifoTest, KeysRemovedFromTheMiddleLeaveTheOthersInOrder) {
+  S3Fifo s;
+  for (int i = 0; i < 10; ++i) s.Add(HashedKey::Of("k" + std::to_string(i)), Value(8));
+  for (int i : {1, 2, 5, 9}) EXPECT_TRUE(s.Remove(HashedKey::Of("k" + std::to_string(i))));
+  EXPECT_EQ(s.items(), 6U);
+  EXPECT_EQ(s.bytes(), 6 * (2 + 8));
+  s.Add(HashedKey::Of("k5"), Value(8));  // back, as the newest
+  // Unread, they leave oldest first. Only the key expected to go is
+  // looked up (a lookup of a present key would count as a read).
+  for (const char* k : {"k0", "k3", "k4", "k6", "k7", "k8", "k5"}) {
+    ASSERT_TRUE(s.RemoveOldest(nullptr));
+    EXPECT_EQ(s.Peek(HashedKey::Of(k)), nullptr) << k;
+  }
+  EXPECT_EQ(s.items(), 0U);
+  EXPECT_EQ(s.bytes(), 0);
+  EXPECT_FALSE(s.RemoveOldest(nullptr));
+}
+
+// Removing almost everything, in an order unrelated to the queues', keeps
+// the counts exact and every survivor reachable, through the passes that
+// drop tombstones in bulk and through rehashing.
+TEST(S3FifoTest, RemovesInterleavedWithAddsAndEvictionKeepEveryCountExact) {
+  S3Fifo s;
+  std::vector<bool> present(3000, false);
+  auto key = [](int i) { return "r-" + std::to_string(i); };
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 3000; ++i) {
+      const int j = (i * 7919 + round * 13) % 3000;
+      if ((i + round) % 3 == 0) {
+        EXPECT_EQ(s.Remove(HashedKey::Of(key(j))), present[j]) << j;
+        present[j] = false;
+      } else {
+        s.Add(HashedKey::Of(key(j)), ByteView::Copy(key(j)));
+        present[j] = true;
+      }
+      if (i % 100 == 0) {
+        // Evict a little now and then; what went is no longer present.
+        while (s.bytes() > 20000) ASSERT_TRUE(s.RemoveOldest(nullptr));
+        for (int k = 0; k < 3000; ++k) {
+          if (present[k] && s.Peek(HashedKey::Of(key(k))) == nullptr) present[k] = false;
+        }
+      }
+    }
+  }
+  size_t found = 0;
+  int64_t bytes = 0;
+  for (int k = 0; k < 3000; ++k) {
+    const ByteView* v = s.Peek(HashedKey::Of(key(k)));
+    EXPECT_EQ(v != nullptr, static_cast<bool>(present[k])) << k;
+    if (v != nullptr) {
+      EXPECT_EQ(*v, key(k));
+      ++found;
+      bytes += static_cast<int64_t>(2 * key(k).size());
+    }
+  }
+  EXPECT_EQ(found, s.items());
+  EXPECT_EQ(bytes, s.bytes());
+  for (int k = 0; k < 3000; ++k) (void)s.Remove(HashedKey::Of(key(k)));
+  EXPECT_EQ(s.items(), 0U);
+  EXPECT_EQ(s.bytes(), 0);
+  EXPECT_FALSE(s.RemoveOldest(nullptr));
+}
+
+// The entry header keeps a key's length in 16 bits; longer keys keep it
+// beside their bytes. Both sides of the line work alike.
+TEST(S3FifoTest, KeysOnBothSidesOfTheShortLengthLimitWork) {
+  S3Fifo s;
+  std::vector<std::string> keys;
+  for (size_t n : {size_t{65534}, size_t{65535}, size_t{65536}, size_t{100000}}) {
+    keys.emplace_back(n, 'k');
+    keys.back().back() = 'z';
+  }
+  for (const std::string& k : keys) s.Add(HashedKey::Of(k), ByteView::Copy("v"));
+  int64_t bytes = 0;
+  for (const std::string& k : keys) {
+    ASSERT_NE(s.Peek(HashedKey::Of(k)), nullptr) << k.size();
+    bytes += static_cast<int64_t>(k.size() + 1);
+  }
+  EXPECT_EQ(s.bytes(), bytes);
+  EXPECT_EQ(s.Peek(HashedKey::Of(std::string(65535, 'k'))), nullptr);
+  EXPECT_TRUE(s.Remove(HashedKey::Of(keys[1])));
+  EXPECT_EQ(s.Peek(HashedKey::Of(keys[1])), nullptr);
+  ASSERT_TRUE(s.RemoveOldest(nullptr));  // keys[0], the oldest
+  EXPECT_EQ(s.Peek(HashedKey::Of(keys[0])), nullptr);
+  EXPECT_EQ(s.items(), 2U);
+  EXPECT_EQ(s.bytes(), static_cast<int64_t>(keys[2].size() + keys[3].size() + 2));
+}
+
 TEST(CacheGateTest, HitsThroughTheGateAreCountedAsLockedOnesWere) {
   Cache cache(1 << 20, 1, Eviction::kS3Fifo);
   cache.Add(CacheType::kMain, "m", ByteView::Copy("main"));
