@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "api_client.h"
+#include "groupcache/duration.h"
 #include "groupcache/hash_ring.h"
 #include "groupcache/http_pool.h"
 
@@ -41,36 +42,6 @@ int RunOwner(const std::string& hash, int replicas, const std::vector<std::strin
   groupcache::HashRing ring(options, peers);
   for (const std::string& key : keys) std::cout << key << '\t' << ring.Get(key) << '\n';
   return 0;
-}
-
-// "10s", "500ms", "2m", "1h"; false if malformed, negative, or longer than
-// about a century.
-bool ParseDuration(const std::string& text, std::chrono::nanoseconds* out) {
-  size_t used = 0;
-  long long n = 0;
-  try {
-    n = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  const std::string unit = text.substr(used);
-  long long unit_ns = 0;
-  if (unit == "ms") {
-    unit_ns = 1'000'000;
-  } else if (unit == "s") {
-    unit_ns = 1'000'000'000;
-  } else if (unit == "m") {
-    unit_ns = 60'000'000'000;
-  } else if (unit == "h") {
-    unit_ns = 3'600'000'000'000;
-  } else {
-    return false;
-  }
-  // At most ~100 years, so that now + the duration still fits a time_point.
-  constexpr long long kMaxNs = 100LL * 365 * 24 * 3'600'000'000'000;
-  if (n < 0 || n > kMaxNs / unit_ns) return false;
-  *out = std::chrono::nanoseconds(n * unit_ns);
-  return true;
 }
 
 int RunPeerCommand(const std::string& command, const std::string& peer, const std::string& group,
@@ -98,13 +69,13 @@ int RunPeerCommand(const std::string& command, const std::string& peer, const st
   } else if (command == "set") {
     groupcache::Time expire = groupcache::kNoExpiry;
     if (!ttl.empty()) {
-      std::chrono::nanoseconds d{};
-      if (!ParseDuration(ttl, &d)) {
-        std::cerr << "groupcache-cli: bad --ttl '" << ttl << "' (want e.g. 10s, 500ms, 2m)\n";
+      groupcache::Result<groupcache::Duration> d = groupcache::ParseTtl(ttl);
+      if (!d.ok()) {
+        std::cerr << "groupcache-cli: bad --ttl: " << d.status().message() << '\n';
         return 2;
       }
       expire = groupcache::WallClock::now() +
-               std::chrono::duration_cast<groupcache::WallClock::duration>(d);
+               std::chrono::duration_cast<groupcache::WallClock::duration>(*d);
     }
     status = client->Set(ctx, group, key, groupcache::ByteView::Copy(value, expire));
   } else {
@@ -125,9 +96,9 @@ int RunClusterCommand(const std::string& command, const std::string& node, const
   if (command == "set") {
     method = "PUT";
     if (!ttl.empty()) {
-      std::chrono::nanoseconds d{};
-      if (!ParseDuration(ttl, &d)) {
-        std::cerr << "groupcache-cli: bad --ttl '" << ttl << "' (want e.g. 10s, 500ms, 2m)\n";
+      groupcache::Result<groupcache::Duration> d = groupcache::ParseTtl(ttl);
+      if (!d.ok()) {
+        std::cerr << "groupcache-cli: bad --ttl: " << d.status().message() << '\n';
         return 2;
       }
       target += "?ttl=" + ttl;

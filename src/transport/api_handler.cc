@@ -1,11 +1,11 @@
 #include "api_handler.h"
 
 #include <algorithm>
-#include <charconv>
 #include <ctime>
 #include <utility>
 
 #include "escape.h"
+#include "groupcache/duration.h"
 
 namespace groupcache::internal {
 
@@ -56,25 +56,10 @@ ApiHandler::ApiHandler(Registry* registry, const HttpPoolOptions& options)
           std::chrono::duration_cast<std::chrono::milliseconds>(options.request_timeout)) {}
 
 std::optional<std::chrono::milliseconds> ApiHandler::ParseDuration(std::string_view text) {
-  int64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || end == text.data() || n < 0) return std::nullopt;
-  std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
-  // Before multiplying: a huge count must be refused, not overflow.
-  if (n > int64_t{1} << 40) return std::nullopt;
-  int64_t ms = 0;
-  if (unit == "ms") {
-    ms = n;
-  } else if (unit == "s") {
-    ms = n * 1000;
-  } else if (unit == "m") {
-    ms = n * 60 * 1000;
-  } else if (unit == "h") {
-    ms = n * 3600 * 1000;
-  } else {
-    return std::nullopt;
-  }
-  return std::chrono::milliseconds(ms);
+  Result<Duration> d = ParseTtl(text);
+  if (!d.ok()) return std::nullopt;
+  // Rounded up: "500us" is a short timeout, not none.
+  return std::chrono::ceil<std::chrono::milliseconds>(*d);
 }
 
 std::optional<PeerReply> ApiHandler::Handle(std::string_view method, std::string_view path,
@@ -109,7 +94,7 @@ std::optional<PeerReply> ApiHandler::Handle(std::string_view method, std::string
   std::chrono::milliseconds timeout = default_timeout_;
   if (std::optional<std::string> t = QueryValue(query, "timeout")) {
     std::optional<std::chrono::milliseconds> d = ParseDuration(*t);
-    if (!d || d->count() == 0) return Error(400, "bad timeout '" + *t + "' (want e.g. 2s)");
+    if (!d) return Error(400, "bad timeout '" + *t + "' (want e.g. 2s)");
     timeout = std::min<std::chrono::milliseconds>(*d, kMaxTimeout);
   }
 
@@ -117,7 +102,7 @@ std::optional<PeerReply> ApiHandler::Handle(std::string_view method, std::string
     Time expire = kNoExpiry;
     if (std::optional<std::string> t = QueryValue(query, "ttl")) {
       std::optional<std::chrono::milliseconds> d = ParseDuration(*t);
-      if (!d || d->count() == 0) return Error(400, "bad ttl '" + *t + "' (want e.g. 30s)");
+      if (!d) return Error(400, "bad ttl '" + *t + "' (want e.g. 30s, at most 100 years)");
       expire = WallClock::now() + *d;
     }
     *job = [group, key = std::string(key), value = body, expire, timeout] {

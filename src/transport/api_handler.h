@@ -77,7 +77,9 @@ class ApiHandler {
   // The reply to a GET/HEAD whose value (or error) is `value`.
   static PeerReply ReplyFor(const Result<ByteView>& value, Group::Source source, bool head);
 
-  // "2s", "500ms", "1m", "1h" (a whole number and a unit); nullopt if not.
+  // A ?ttl= or ?timeout= value: Go's syntax ("2s", "500ms", "1m30s"),
+  // above zero and at most 100 years (ParseTtl), rounded up to whole
+  // milliseconds; nullopt if not.
   static std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
  private:

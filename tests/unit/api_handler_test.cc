@@ -125,6 +125,8 @@ TEST_F(ApiHandlerTest, BadRequestsAreRefusedWithClearStatuses) {
       {"GET", "/api/v1/groups/g/keys/k", "timeout=soon", 400},
       {"GET", "/api/v1/groups/g/keys/k", "timeout=0s", 400},
       {"PUT", "/api/v1/groups/g/keys/k", "ttl=-1s", 400},
+      // Would overflow now + ttl (int64 nanoseconds end in 2262).
+      {"PUT", "/api/v1/groups/g/keys/k", "ttl=2500000h", 400},
   };
   for (const Case& c : cases) {
     Outcome o = Handle(c.method, c.path, c.query);
@@ -147,6 +149,11 @@ TEST_F(ApiHandlerTest, TheTimeoutQueryIsTheLoadsDeadline) {
   EXPECT_FALSE(ApiHandler::ParseDuration("2"));
   EXPECT_FALSE(ApiHandler::ParseDuration("s"));
   EXPECT_FALSE(ApiHandler::ParseDuration("99999999999999h"));
+  // Go's syntax, as the daemon's flags take; a sub-millisecond timeout is
+  // rounded up rather than to none.
+  EXPECT_EQ(ApiHandler::ParseDuration("1m30s"), std::chrono::milliseconds(90000));
+  EXPECT_EQ(ApiHandler::ParseDuration("500us"), std::chrono::milliseconds(1));
+  EXPECT_FALSE(ApiHandler::ParseDuration("876001h"));
 }
 
 TEST_F(ApiHandlerTest, PutSetsWithItsTtlAndDeleteRemoves) {

@@ -35,11 +35,12 @@
 #include <variant>
 #include <vector>
 
+#include "groupcache/duration.h"
 #include "groupcache/status.h"
 
 namespace groupcache::discovery {
 
-using Duration = std::chrono::nanoseconds;
+using groupcache::Duration;  // groupcache/duration.h
 using StringList = std::vector<std::string>;
 
 class Config {
@@ -105,11 +106,8 @@ std::string_view TypeName(const Config::Value& value);
 
 // The parsers the getters apply to string values; usable on their own for
 // flags. Each returns InvalidArgument quoting the text on failure.
-//
-// Durations use Go's syntax: a sequence of decimal numbers, each with an
-// optional fraction and a unit ("ns", "us", "µs", "ms", "s", "m", "h"),
-// optionally signed: "1s", "500ms", "1m30s", "1.5h"; "0" needs no unit.
-Result<Duration> ParseDuration(std::string_view text);
+// Durations: Go's syntax, groupcache::ParseDuration (groupcache/duration.h).
+using groupcache::ParseDuration;
 // Go's strconv.ParseBool: 1 t T TRUE true True 0 f F FALSE false False.
 Result<bool> ParseBool(std::string_view text);
 // Base-10, optionally signed, the whole text, within int64.
@@ -120,9 +118,8 @@ Result<double> ParseDouble(std::string_view text);
 // "" is the empty list and "a, b," is {"a", "b"}.
 StringList ParseStringList(std::string_view text);
 
-// Formats a duration the way Go prints one ("1.5s", "200ms", "1m0s"), for
-// log lines and error messages.
-std::string FormatDuration(Duration d);
+// Go's Duration.String (groupcache/duration.h).
+using groupcache::FormatDuration;
 
 }  // namespace groupcache::discovery
 
