@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "key_error.h"
+
 namespace groupcache::discovery {
 namespace {
 
@@ -194,4 +196,11 @@ StringList ParseStringList(std::string_view text) {
   return out;
 }
 
+namespace internal {
+
+std::string KeyError(std::string_view key, std::string_view what) {
+  return std::string(kPrefix) + "key \"" + std::string(key) + "\" " + std::string(what);
+}
+
+}  // namespace internal
 }  // namespace groupcache::discovery

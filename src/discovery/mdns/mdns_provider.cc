@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "event_dispatcher.h"
+#include "key_error.h"
 #include "lifecycle.h"
 #include "packet.h"
 
@@ -42,6 +43,7 @@ namespace groupcache::discovery {
 
 using internal::Call;
 using internal::CheckCall;
+using internal::KeyError;
 using internal::State;
 
 namespace {
@@ -59,10 +61,6 @@ constexpr int kAddressPollMs = 1000;
 // How long after a packet we could not trust Avahi's removals are checked:
 // past Avahi's one-second goodbye grace.
 constexpr int kSuspectMs = 2000;
-
-std::string KeyError(std::string_view key, std::string_view what) {
-  return "discovery config: key \"" + std::string(key) + "\" " + std::string(what);
-}
 
 std::string AvahiError(int code) { return avahi_strerror(code); }
 

@@ -17,6 +17,7 @@
 
 #include "event_dispatcher.h"
 #include "host_port.h"
+#include "key_error.h"
 #include "lifecycle.h"
 #include "membership.h"
 #include "nats.pb.h"
@@ -25,6 +26,7 @@ namespace groupcache::discovery {
 
 using internal::Call;
 using internal::CheckCall;
+using internal::KeyError;
 using internal::State;
 using nats_internal::Clock;
 using nats_internal::Membership;
@@ -43,10 +45,6 @@ constexpr int kMaxPingsOut = 2;
 constexpr milliseconds kCallbackDrainWait(5000);
 
 std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-std::string KeyError(std::string_view key, std::string_view what) {
-  return "discovery config: key \"" + std::string(key) + "\" " + std::string(what);
-}
 
 int64_t ToMillis(Duration d) {
   return std::max<int64_t>(1, std::chrono::duration_cast<milliseconds>(d).count());
