@@ -25,7 +25,6 @@ import random
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,10 @@ import urllib.parse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "common"))
+
+from testlib import free_ports, wait_for  # noqa: E402
+
 ORIGIN_SERVER = HERE.parent / "common" / "origin_server.py"
 GROUPCACHED = sys.argv[1] if len(sys.argv) > 1 else str(HERE.parents[1] / "build/cmd/groupcached")
 PYTHON = "/usr/bin/python3"
@@ -64,41 +67,6 @@ def spawn(args, **kwargs):
     proc = subprocess.Popen(args, **kwargs)
     _started.append(proc)
     return proc
-
-
-def free_ports(n):
-    """n distinct free ports on 127.0.0.1, below the ephemeral range: no
-    outgoing connection takes one while a node starts or the origin is down
-    (test 5 restarts it on the same port)."""
-    low = 32768
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            low = int(f.read().split()[0])
-    except OSError:
-        pass
-    ports = []
-    while len(ports) < n:
-        port = random.randint(10000, low - 1)
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", port))
-            if port not in ports:
-                ports.append(port)
-        except OSError:
-            pass
-        finally:
-            s.close()
-    return ports
-
-
-def wait_for(what, cond, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
 
 
 def pattern_bytes(n):
@@ -192,6 +160,9 @@ class Cluster:
 
     def __init__(self, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="api-origin-")
+        # Below the ephemeral range: no outgoing connection takes one while
+        # a node starts or the origin is down (test 5 restarts it on the
+        # same port).
         origin_port, *self.ports = free_ports(4)
         self.origin = Origin(self.dir, origin_port)
         self.urls = ["http://127.0.0.1:%d" % p for p in self.ports]

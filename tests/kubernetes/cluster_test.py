@@ -16,11 +16,9 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 import urllib.error
@@ -30,6 +28,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "deploy"))
+sys.path.insert(0, str(HERE.parent / "common"))
+
+from testlib import free_port, wait_for  # noqa: E402
 
 try:
     import manifests_test as manifests  # pod_from_template, container_args
@@ -42,35 +43,8 @@ GROUPCACHED = sys.argv[1] if len(sys.argv) > 1 else str(HERE.parents[1] / "build
 NS = "default"
 
 
-def free_port():
-    low = 32768
-    try:
-        low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-    except OSError:
-        pass
-    while True:
-        port = random.randint(10000, low - 1)
-        ok = True
-        for ip in ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"):
-            s = socket.socket()
-            try:
-                s.bind((ip, port))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            return port
-
-
-def wait_for(what, cond, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+# Every address a node of this test listens on: its port must be free on all.
+NODE_ADDRESSES = ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6")
 
 
 def http(url, method="GET", body=None, timeout=5):
@@ -90,7 +64,7 @@ class Cluster:
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="k8s-cluster-")
-        self.port = free_port()
+        self.port = free_port(NODE_ADDRESSES)
         self.fake = subprocess.Popen(
             ["/usr/bin/python3", str(HERE / "fake_apiserver.py"), "--exit-with-stdin",
              "--max-lifetime", "300", "--dir", self.dir, "--bookmark-interval", "0.5"],
