@@ -73,10 +73,15 @@ void S3Fifo::PushNewest(Queue& q, Entry* e) {
   q.bytes += e->charge();
 }
 
-S3Fifo::Entry* S3Fifo::PopOldest(Queue& q) {
+S3Fifo::Entry* S3Fifo::Unqueue(Queue& q) {
   Entry* e = q.oldest;
   q.oldest = e->newer;
   if (q.oldest == nullptr) q.newest = nullptr;
+  return e;
+}
+
+S3Fifo::Entry* S3Fifo::PopOldest(Queue& q) {
+  Entry* e = Unqueue(q);
   --q.items;
   q.bytes -= e->charge();
   return e;
@@ -84,10 +89,7 @@ S3Fifo::Entry* S3Fifo::PopOldest(Queue& q) {
 
 void S3Fifo::DropDeadOldest(Queue& q) {
   while (q.oldest != nullptr && q.oldest->where == Where::kDead) {
-    Entry* e = q.oldest;
-    q.oldest = e->newer;
-    if (q.oldest == nullptr) q.newest = nullptr;
-    DeleteEntry(e);
+    DeleteEntry(Unqueue(q));
     --dead_;
   }
 }

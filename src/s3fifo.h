@@ -131,6 +131,8 @@ class S3Fifo final : public EvictionStore {
   Queue& QueueOf(const Entry* e) { return e->where == Where::kSmall ? small_ : main_; }
   // Appends at the newest end and counts e as live.
   static void PushNewest(Queue& q, Entry* e);
+  // Unlinks the oldest entry (live or not) and returns it; no counting.
+  static Entry* Unqueue(Queue& q);
   // Takes the oldest entry off the queue (it must be live) and uncounts it.
   static Entry* PopOldest(Queue& q);
   // Drops the tombstones at the oldest end of q.
