@@ -20,23 +20,27 @@ size_t AutoShards(int64_t cache_bytes) {
   return n;
 }
 
-std::unique_ptr<EvictionStore> NewStore(Eviction eviction) {
-  if (eviction == Eviction::kLru) return std::make_unique<Lru>();
-  return std::make_unique<S3Fifo>();
-}
-
 }  // namespace
 
 Cache::Cache(int64_t cache_bytes, int shards, Eviction eviction)
-    : concurrent_reads_(eviction == Eviction::kS3Fifo),
-      budget_(cache_bytes < 0 ? 0 : cache_bytes),
+    : budget_(cache_bytes < 0 ? 0 : cache_bytes),
       shard_count_(shards > 0 ? std::bit_ceil(static_cast<size_t>(shards))
                               : AutoShards(cache_bytes)),
       shards_(std::make_unique<Shard[]>(shard_count_)) {
   shard_budget_ = budget_ / static_cast<int64_t>(shard_count_);
   for (size_t i = 0; i < shard_count_; ++i) {
-    shards_[i].main = NewStore(eviction);
-    shards_[i].hot = NewStore(eviction);
+    Shard& s = shards_[i];
+    if (eviction == Eviction::kLru) {
+      s.main = std::make_unique<Lru>();
+      s.hot = std::make_unique<Lru>();
+    } else {
+      auto main = std::make_unique<S3Fifo>();
+      auto hot = std::make_unique<S3Fifo>();
+      s.main_reader = main.get();
+      s.hot_reader = hot.get();
+      s.main = std::move(main);
+      s.hot = std::move(hot);
+    }
   }
 }
 
@@ -49,7 +53,7 @@ bool Cache::Lookup(std::string_view k, ByteView* out, CacheType* which) {
 
 const ByteView* Cache::PeekHot(Shard& s, ReaderGate::Slot& slot, const HashedKey& key) {
   slot.misses.fetch_add(1, std::memory_order_relaxed);
-  const ByteView* v = static_cast<const S3Fifo&>(*s.hot).Peek(key);
+  const ByteView* v = s.hot_reader->Peek(key);
   if (v != nullptr) slot.second_hits.fetch_add(1, std::memory_order_relaxed);
   return v;
 }

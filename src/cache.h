@@ -102,6 +102,10 @@ class Cache {
     Counters main_counters;
     Counters hot_counters;
     ReaderGate gate;  // used when the policy has concurrent reads
+    // main and hot again, typed, when the policy has concurrent reads
+    // (S3-FIFO): the gate path reads through these. nullptr under LRU.
+    const S3Fifo* main_reader = nullptr;
+    const S3Fifo* hot_reader = nullptr;
   };
 
   Shard& ShardFor(const HashedKey& key) {
@@ -110,7 +114,7 @@ class Cache {
     return shards_[(key.hash >> 56) & (shard_count_ - 1)];
   }
   // The gate a writer closes, or nullptr under a policy without one.
-  ReaderGate* GateOf(Shard& s) const { return concurrent_reads_ ? &s.gate : nullptr; }
+  static ReaderGate* GateOf(Shard& s) { return s.main_reader != nullptr ? &s.gate : nullptr; }
   // The gate path of Visit after a miss in main: counts the miss in the
   // slot and looks in hot. Out of line so that the main lookup, the one a
   // warm hit makes, is inlined into Visit. REQUIRES: inside s.gate.
@@ -126,7 +130,6 @@ class Cache {
   // the budget again.
   void EvictElsewhere(size_t skip);
 
-  bool concurrent_reads_;
   int64_t budget_;
   int64_t shard_budget_;
   size_t shard_count_;
@@ -141,11 +144,11 @@ template <typename F>
 bool Cache::Visit(std::string_view k, F&& visit) {
   const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
-  if (concurrent_reads_) [[likely]] {
+  if (s.main_reader != nullptr) [[likely]] {
     if (ReaderGate::Slot* slot = s.gate.TryEnter()) [[likely]] {
       // The slot counted this lookup as a main get on entering.
       CacheType which = CacheType::kMain;
-      const ByteView* v = static_cast<const S3Fifo&>(*s.main).Peek(key);
+      const ByteView* v = s.main_reader->Peek(key);
       if (v == nullptr) [[unlikely]] {
         which = CacheType::kHot;
         v = PeekHot(s, *slot, key);

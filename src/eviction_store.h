@@ -4,9 +4,10 @@
 // to evict, because its budget spans both. Two implementations: Lru (Go's
 // exact order, lru.h) and S3Fifo (s3fifo.h).
 //
-// Not thread-safe: the owner locks. A store whose concurrent_reads() is
-// true also offers Peek, which may run concurrently with other Peeks (never
-// with a mutation); the cache uses it to serve hits without its mutex.
+// Not thread-safe: the owner locks. S3Fifo also offers Peek, which may run
+// concurrently with other Peeks (never with a mutation); the cache keeps
+// its S3Fifo stores typed as well and serves hits through Peek without its
+// mutex.
 
 #ifndef GROUPCACHE_SRC_EVICTION_STORE_H_
 #define GROUPCACHE_SRC_EVICTION_STORE_H_
