@@ -70,12 +70,11 @@ std::optional<PeerReply> ApiHandler::Handle(std::string_view method, std::string
   if (method != "GET" && !head && method != "PUT" && method != "DELETE") {
     return Error(405, "method not allowed: " + std::string(method));
   }
-  std::optional<std::string> decoded = PercentDecode(path);
-  if (!decoded || decoded->compare(0, kPrefix.size(), kPrefix) != 0) {
-    return Error(400, "bad request path");
-  }
+  std::string storage;  // only a path with escapes is copied
+  std::optional<std::string_view> decoded = PercentDecodeView(path, &storage);
+  if (!decoded || !decoded->starts_with(kPrefix)) return Error(400, "bad request path");
   // {group}/keys/{key}: group names hold no '/' (Registry refuses them).
-  std::string_view rest = std::string_view(*decoded).substr(kPrefix.size());
+  std::string_view rest = decoded->substr(kPrefix.size());
   size_t slash = rest.find('/');
   constexpr std::string_view kKeys = "/keys/";
   if (slash == std::string_view::npos || rest.substr(slash, kKeys.size()) != kKeys) {

@@ -29,52 +29,60 @@ int HexValue(char c) {
   return -1;
 }
 
-}  // namespace
-
-std::string PathEscape(std::string_view s) {
+// Kept characters are copied in runs, not one by one: most keys have
+// nothing to escape.
+template <typename Kept>
+std::string Escape(std::string_view s, Kept kept, bool space_as_plus) {
   std::string out;
   out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (KeptInPathSegment(c)) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      AppendEscaped(out, c);
-    }
-  }
-  return out;
-}
-
-std::string QueryEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (Unreserved(c)) {
-      out.push_back(static_cast<char>(c));
-    } else if (c == ' ') {
+  size_t from = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (kept(c)) continue;
+    out.append(s.data() + from, i - from);
+    if (c == ' ' && space_as_plus) {
       out.push_back('+');
     } else {
       AppendEscaped(out, c);
     }
+    from = i + 1;
   }
+  out.append(s.data() + from, s.size() - from);
   return out;
 }
 
+}  // namespace
+
+std::string PathEscape(std::string_view s) { return Escape(s, KeptInPathSegment, false); }
+
+std::string QueryEscape(std::string_view s) { return Escape(s, Unreserved, true); }
+
 std::optional<std::string> PercentDecode(std::string_view s) {
   std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = HexValue(s[i + 1]);
-    int lo = HexValue(s[i + 2]);
+  std::optional<std::string_view> decoded = PercentDecodeView(s, &out);
+  if (!decoded) return std::nullopt;
+  return std::string(*decoded);
+}
+
+std::optional<std::string_view> PercentDecodeView(std::string_view s, std::string* storage) {
+  size_t pct = s.find('%');
+  if (pct == std::string_view::npos) return s;
+  storage->clear();
+  storage->reserve(s.size());
+  size_t from = 0;
+  // Runs without an escape are copied whole; each escape is one byte.
+  while (pct != std::string_view::npos) {
+    if (pct + 2 >= s.size()) return std::nullopt;
+    int hi = HexValue(s[pct + 1]);
+    int lo = HexValue(s[pct + 2]);
     if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
+    storage->append(s.data() + from, pct - from);
+    storage->push_back(static_cast<char>(hi * 16 + lo));
+    from = pct + 3;
+    pct = s.find('%', from);
   }
-  return out;
+  storage->append(s.data() + from, s.size() - from);
+  return std::string_view(*storage);
 }
 
 }  // namespace groupcache::internal

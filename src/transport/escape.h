@@ -21,6 +21,11 @@ std::string QueryEscape(std::string_view s);
 // for request paths. nullopt for a malformed escape.
 std::optional<std::string> PercentDecode(std::string_view s);
 
+// PercentDecode without a copy where there is nothing to decode (the
+// common case of a peer request): the decoded text is `s` itself, or else
+// lives in *storage, which it overwrites.
+std::optional<std::string_view> PercentDecodeView(std::string_view s, std::string* storage);
+
 }  // namespace groupcache::internal
 
 #endif  // GROUPCACHE_SRC_TRANSPORT_ESCAPE_H_

@@ -63,12 +63,13 @@ std::optional<PeerReply> PeerHandler::Handle(std::string_view method, std::strin
   if (method != "GET" && method != "PUT" && method != "DELETE") {
     return Error(405, "method not allowed: " + std::string(method));
   }
-  std::optional<std::string> decoded = PercentDecode(path);
-  if (!decoded || decoded->compare(0, base_path_.size(), base_path_) != 0) {
+  std::string storage;  // only a path with escapes is copied
+  std::optional<std::string_view> decoded = PercentDecodeView(path, &storage);
+  if (!decoded || !decoded->starts_with(base_path_)) {
     logger_->Warn("bad request path", {{"path", path}});
     return Error(400, "bad request");
   }
-  std::string_view rest = std::string_view(*decoded).substr(base_path_.size());
+  std::string_view rest = decoded->substr(base_path_.size());
   // The decoded path splits at its first '/': group names cannot contain
   // one (Registry refuses them), keys can.
   size_t slash = rest.find('/');

@@ -27,5 +27,26 @@ TEST(EscapeTest, PercentDecodeKeepsPlus) {
   EXPECT_FALSE(PercentDecode("%").has_value());
 }
 
+TEST(EscapeTest, PercentDecodeViewCopiesOnlyEscapedText) {
+  std::string storage = "left over";
+  std::string_view plain = "/_groupcache/g/key";
+  std::optional<std::string_view> same = PercentDecodeView(plain, &storage);
+  ASSERT_TRUE(same.has_value());
+  EXPECT_EQ(same->data(), plain.data());  // no copy
+  EXPECT_EQ(*same, plain);
+
+  std::optional<std::string_view> decoded = PercentDecodeView("%41b%2Fc%2", &storage);
+  EXPECT_FALSE(decoded.has_value());
+  decoded = PercentDecodeView("%41b%2Fc d%25", &storage);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(*decoded, "Ab/c d%");
+  EXPECT_EQ(decoded->data(), storage.data());
+  decoded = PercentDecodeView("%2F", &storage);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(*decoded, "/");
+  EXPECT_FALSE(PercentDecodeView("ab%g1", &storage).has_value());
+  EXPECT_FALSE(PercentDecodeView("ab%", &storage).has_value());
+}
+
 }  // namespace
 }  // namespace groupcache::internal
