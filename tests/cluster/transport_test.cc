@@ -168,7 +168,10 @@ struct Exchange {
   Clock::duration open_for{};
   bool closed = false;
 };
-Exchange SendAndWaitForClose(int port, const std::string& request) {
+// Sends the parts `gap` apart, then reads until the server closes (or 5 s
+// pass without a byte).
+Exchange SendInPartsAndWaitForClose(int port, const std::vector<std::string>& parts,
+                                    Clock::duration gap = {}) {
   Exchange out;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -182,7 +185,10 @@ Exchange SendAndWaitForClose(int port, const std::string& request) {
     return out;
   }
   auto start = Clock::now();
-  if (!request.empty()) (void)!send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) std::this_thread::sleep_for(gap);
+    if (!parts[i].empty()) (void)!send(fd, parts[i].data(), parts[i].size(), MSG_NOSIGNAL);
+  }
   char buf[4096];
   for (;;) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
@@ -196,6 +202,80 @@ Exchange SendAndWaitForClose(int port, const std::string& request) {
   out.open_for = Clock::now() - start;
   close(fd);
   return out;
+}
+
+Exchange SendAndWaitForClose(int port, const std::string& request) {
+  return SendInPartsAndWaitForClose(port, {request});
+}
+
+size_t Count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+// The server reads a plain request head its own short way and any other
+// with Beast (request_head.h). Mixed on one connection, pipelined in one
+// write, split across writes, in HTTP/1.0 and 1.1, each request is
+// answered once, in order, and the connection is kept or closed as the
+// request asked.
+TEST(TransportServerTest, RequestsReadEitherWayAreAnsweredAlike) {
+  Registry registry(RegistryOptions{NewNullLogger()});
+  ASSERT_TRUE(registry
+                  .NewGroup("g", 1 << 20,
+                            [](const Context&, std::string_view key, Sink& d) {
+                              return d.SetString("v:" + std::string(key) + ";");
+                            })
+                  .ok());
+  HttpPoolOptions options;
+  options.idle_timeout = 10s;  // so that a close below is the request's doing
+  int port = 0;
+  auto pool = StartOnFreePort(&registry, options, &port);
+  ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+
+  // Short, long (a declared empty body), long (obs-text), short with
+  // Connection: close, and one after it that must not be answered.
+  Exchange mixed = SendAndWaitForClose(
+      port,
+      "GET /_groupcache/g/a HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /_groupcache/g/b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+      "GET /_groupcache/g/c%20d HTTP/1.1\r\nHost: x\r\nX-Note: caf\xc3\xa9\r\n\r\n"
+      "GET /_groupcache/g/e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+      "GET /_groupcache/g/never HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(mixed.closed);
+  EXPECT_LT(mixed.open_for, 5s);
+  EXPECT_EQ(Count(mixed.received, "HTTP/1.1 200 OK\r\n"), 4U) << mixed.received;
+  EXPECT_EQ(Count(mixed.received, "Connection: close\r\n"), 1U);
+  size_t a = mixed.received.find("v:a;");
+  size_t b = mixed.received.find("v:b;");
+  size_t c = mixed.received.find("v:c d;");
+  size_t e = mixed.received.find("v:e;");
+  ASSERT_NE(e, std::string::npos) << mixed.received;
+  EXPECT_TRUE(a < b && b < c && c < e) << mixed.received;
+  EXPECT_EQ(mixed.received.find("v:never;"), std::string::npos);
+
+  // HTTP/1.0 closes unless asked to keep the connection.
+  Exchange http10 = SendAndWaitForClose(port, "GET /_groupcache/g/f HTTP/1.0\r\n\r\n");
+  EXPECT_TRUE(http10.closed);
+  EXPECT_LT(http10.open_for, 5s);
+  EXPECT_EQ(Count(http10.received, "HTTP/1.1 200 OK\r\n"), 1U) << http10.received;
+  EXPECT_NE(http10.received.find("v:f;"), std::string::npos);
+  Exchange kept =
+      SendAndWaitForClose(port,
+                          "GET /_groupcache/g/g HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                          "GET /_groupcache/g/h HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(Count(kept.received, "HTTP/1.1 200 OK\r\n"), 2U) << kept.received;
+  EXPECT_EQ(Count(kept.received, "Connection: keep-alive\r\n"), 1U);
+  EXPECT_NE(kept.received.find("v:h;"), std::string::npos);
+  EXPECT_LT(kept.open_for, 5s);
+
+  // A head in two writes: the first read has no blank line, Beast reads on.
+  Exchange split = SendInPartsAndWaitForClose(
+      port, {"GET /_groupcache/g/split HTTP/1.1\r\nHo", "st: x\r\nConnection: close\r\n\r\n"},
+      100ms);
+  EXPECT_TRUE(split.closed);
+  EXPECT_EQ(Count(split.received, "HTTP/1.1 200 OK\r\n"), 1U) << split.received;
+  EXPECT_NE(split.received.find("v:split;"), std::string::npos);
 }
 
 // A server must not hold a connection forever for a client that stalls:
