@@ -266,14 +266,19 @@ void Group::LoadAsync(const Context& ctx, std::string_view key, const LocalRunne
   using Finisher = internal::SingleFlight<ByteView>::Finisher;
   // The same steps as Load, with the waits turned into callbacks; each step
   // holds the group, which a transport may drop while the load runs.
-  auto load_here = [run_local](const std::shared_ptr<Group>& self, const Context& c,
-                               std::string_view k, const Finisher& finish) {
-    if (self->getter_never_blocks_) {
+  // The steps below are copied from callback to callback, and a copy of a
+  // LocalRunner allocates: they share one copy, or none when the getter
+  // never blocks (and runs here, not on the runner).
+  std::shared_ptr<const LocalRunner> runner =
+      getter_never_blocks_ ? nullptr : std::make_shared<const LocalRunner>(run_local);
+  auto load_here = [runner](const std::shared_ptr<Group>& self, const Context& c,
+                            std::string_view k, const Finisher& finish) {
+    if (runner == nullptr) {
       finish(self->LoadLocally(c, k));
       return;
     }
     bool taken =
-        run_local([self, c, k = std::string(k), finish] { finish(self->LoadLocally(c, k)); });
+        (*runner)([self, c, k = std::string(k), finish] { finish(self->LoadLocally(c, k)); });
     if (!taken) finish(UnavailableError("no worker free to load on: overloaded"));
   };
   auto start = [self = shared_from_this(), load_here](const Context& c, std::string_view k,

@@ -116,7 +116,13 @@ class SingleFlight {
         if (finished.exchange(true)) return;
         flight->Complete(key, call, ctx, std::move(result));
       }
-      ~State() { Finish(UnavailableError("load abandoned (shutting down?)")); }
+      ~State() {
+        // The last owner is going: no other thread can be finishing now,
+        // and a finished load (nearly every one) builds no error.
+        if (!finished.load(std::memory_order_relaxed)) {
+          Finish(UnavailableError("load abandoned (shutting down?)"));
+        }
+      }
     };
     explicit Finisher(std::shared_ptr<State> state) : state_(std::move(state)) {}
     std::shared_ptr<State> state_;

@@ -97,10 +97,13 @@ std::string LoadsPrometheus(const LoadCounters& counters) {
 }
 
 std::string SyntheticValue(std::string_view key, size_t size) {
-  std::string seed(key);
-  seed += ':';
-  std::string value(size, '\0');
-  for (size_t i = 0; i < size; ++i) value[i] = seed[i % seed.size()];
+  // value[i] = seed[i % seed.size()], built by doubling: the value so far
+  // is whole periods of the seed, so a copy of its prefix continues it.
+  // (A division per byte was a third of a cluster node's loading work.)
+  std::string value(key.substr(0, size));
+  if (value.size() < size) value += ':';
+  value.reserve(size);
+  while (value.size() < size) value.append(value, 0, std::min(value.size(), size - value.size()));
   return value;
 }
 

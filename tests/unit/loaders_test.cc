@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "groupcache/sink.h"
 
@@ -64,6 +65,20 @@ TEST(LoadersSyntheticTest, MakesTheValueAndRecordsTheKey) {
   ASSERT_TRUE((*getter)(Context::Background(), "ab", sink).ok());
   EXPECT_EQ(value, "ab:ab:a");
   EXPECT_EQ(counter.Json(), R"({"ab":1})");
+}
+
+// The Go node's definition, byte by byte (bench/go/gonode), for every
+// relation of key and value size.
+TEST(LoadersSyntheticTest, ValuesAreTheGoNodesByteForByte) {
+  for (const std::string& key :
+       std::vector<std::string>{"", "k", "ab", "warm", std::string(40, 'q') + "/x"}) {
+    for (size_t size : std::vector<size_t>{0, 1, 2, 3, 4, 5, 7, 41, 42, 43, 100, 1024, 1031}) {
+      const std::string seed = key + ":";
+      std::string want(size, '\0');
+      for (size_t i = 0; i < size; ++i) want[i] = seed[i % seed.size()];
+      EXPECT_EQ(SyntheticValue(key, size), want) << "key '" << key << "', size " << size;
+    }
+  }
 }
 
 TEST(LoadersSpecTest, OnlySyntheticValuesWithoutADelayNeverBlock) {

@@ -74,11 +74,15 @@ import (
 
 // SyntheticValue is the deterministic loader function shared with the C++
 // implementation: value[i] = (key + ":")[i % (len(key)+1)], len(value) = size.
+//
+// Built by doubling (the value so far is whole periods of the seed, so a
+// copy of its prefix continues it), as the C++ side builds it, so that
+// neither node's figures carry a division per byte of the loader.
 func SyntheticValue(key string, size int) []byte {
-	seed := key + ":"
 	v := make([]byte, size)
-	for i := range v {
-		v[i] = seed[i%len(seed)]
+	n := copy(v, key+":")
+	for n < size {
+		n += copy(v[n:], v[:n])
 	}
 	return v
 }
