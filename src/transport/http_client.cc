@@ -36,7 +36,9 @@
 #include <vector>
 
 #include "escape.h"
+#include "get_response.h"
 #include "groupcache.pb.h"
+#include "http_head.h"
 #include "tls_context.h"
 
 namespace groupcache::internal {
@@ -225,8 +227,12 @@ namespace {
 struct Outcome {
   Status status;
   unsigned http_status = 0;
-  std::string body;
+  std::string body;               // empty for a GET's 200
+  std::optional<ByteView> value;  // a GET's 200: the GetResponse read
 };
+
+// The outcome of an exchange that got no answer.
+Outcome Failed(Status status) { return {std::move(status), 0, {}, {}}; }
 
 // Registers an exchange with its ClientIo for its lifetime (a coroutine
 // local: it goes however the coroutine ends).
@@ -370,13 +376,7 @@ class HttpPeerClient final : public PeerClient,
 
   Result<ByteView> GetResult(const Outcome& out) const {
     if (!out.status.ok()) return out.status;
-    if (out.http_status == 200) {
-      groupcachepb::GetResponse response;
-      if (!response.ParseFromString(out.body)) {
-        return UnavailableError("peer " + url_ + " sent an undecodable GetResponse");
-      }
-      return ByteView(std::move(*response.mutable_value()), FromUnixNanos(response.expire()));
-    }
+    if (out.http_status == 200 && out.value) return *out.value;
     return ErrorFor(out);
   }
 
@@ -384,7 +384,7 @@ class HttpPeerClient final : public PeerClient,
   Outcome Roundtrip(const Context& ctx, http::verb verb, std::string target, std::string body) {
     // The exchange would need this very thread, which would be waiting.
     if (io_->OnIoThread()) {
-      return {InternalError("blocking call to peer " + url_ + " from its own I/O thread"), 0, {}};
+      return Failed(InternalError("blocking call to peer " + url_ + " from its own I/O thread"));
     }
     auto promise = std::make_shared<std::promise<Outcome>>();
     std::future<Outcome> result = promise->get_future();
@@ -394,12 +394,12 @@ class HttpPeerClient final : public PeerClient,
     // Every operation of the exchange expires at the deadline; the margin
     // only covers an I/O thread that was stopped under us.
     if (result.wait_until(deadline + std::chrono::seconds(2)) != std::future_status::ready) {
-      return {UnavailableError("client stopped while waiting for " + url_), 0, {}};
+      return Failed(UnavailableError("client stopped while waiting for " + url_));
     }
     try {
       return result.get();
     } catch (const std::future_error&) {  // the exchange was dropped unfinished
-      return {UnavailableError("client stopped"), 0, {}};
+      return Failed(UnavailableError("client stopped"));
     }
   }
 
@@ -416,11 +416,11 @@ class HttpPeerClient final : public PeerClient,
       ctx_deadline = true;
     }
     if (!config_error_.ok()) {
-      done({config_error_, 0, {}});
+      done(Failed(config_error_));
       return deadline;
     }
     if (Status s = ctx.Err(); !s.ok()) {
-      done({s, 0, {}});
+      done(Failed(s));
       return deadline;
     }
     auto call = std::make_shared<Call>();
@@ -457,7 +457,7 @@ class HttpPeerClient final : public PeerClient,
                        std::move(completion));
       }
     });
-    if (!spawned) done({UnavailableError("client stopped"), 0, {}});
+    if (!spawned) done(Failed(UnavailableError("client stopped")));
     return deadline;
   }
 
@@ -608,16 +608,16 @@ class HttpPeerClient final : public PeerClient,
       if (Status s = co_await self->Acquire(*call, deadline, ctx_deadline,
                                             /*may_reuse=*/attempt == 0, &conn, &reused);
           !s.ok()) {
-        co_return Outcome{s, 0, {}};
+        co_return Failed(s);
       }
       if (!reused) {
         if (Status s = co_await self->Connect(*call, deadline, ctx_deadline, &conn); !s.ok()) {
-          co_return Outcome{s, 0, {}};
+          co_return Failed(s);
         }
       }
       call->current = &conn.tcp();
       if (call->cancelled || call->aborted) {
-        co_return Outcome{self->MapError({}, *call, ctx_deadline, deadline, "request to"), 0, {}};
+        co_return Failed(self->MapError({}, *call, ctx_deadline, deadline, "request to"));
       }
       conn.tcp().expires_at(deadline);
 
@@ -632,34 +632,92 @@ class HttpPeerClient final : public PeerClient,
         // A kept-alive connection the peer closed while it sat idle: the
         // request never reached it, so one retry on a new one is safe.
         if (reused && !call->cancelled && !call->aborted && Stale(ec)) continue;
-        co_return Outcome{self->MapError(ec, *call, ctx_deadline, deadline, "write"), 0, {}};
+        co_return Failed(self->MapError(ec, *call, ctx_deadline, deadline, "write"));
       }
 
+      // Most answers take the short way (http_head.h): the head is parsed
+      // in the read buffer and the body left there, from which a value is
+      // copied once. Beast reads whatever the short way declines.
       beast::flat_buffer buffer;
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(options.max_body_bytes);
-      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-      co_await http::async_read(*conn, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
+      size_t n = co_await (*conn).async_read_some(buffer.prepare(kFirstRead),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+      buffer.commit(n);
+      const bool got_some = n > 0;
+      std::optional<SimpleResponseHead> simple;
+      if (!ec) simple = ParseSimpleResponseHead(View(buffer), options.max_header_bytes);
+      size_t total = 0;  // the short way's head and body
+      if (simple && simple->content_length > options.max_body_bytes) {
+        ec = http::error::body_limit;  // as Beast's parser says it
+      } else if (simple) {
+        total = simple->size + static_cast<size_t>(simple->content_length);
+        while (!ec && buffer.size() < total) {
+          n = co_await (*conn).async_read_some(buffer.prepare(total - buffer.size()),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+          buffer.commit(n);
+        }
+      }
+      std::optional<http::response_parser<http::string_body>> parser;
+      if (!ec && !simple) {
+        parser.emplace();
+        parser->body_limit(options.max_body_bytes);
+        parser->header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+        co_await http::async_read(*conn, buffer, *parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      }
       call->current = nullptr;
       if (ec) {
         // Retry only if not a byte of the answer came back (never after a
         // partial response) and the failure is a closed connection. Every
         // request of the protocol is idempotent (GET, PUT of one value,
         // DELETE), so a request the peer did see is safe to repeat too.
-        if (reused && !parser.got_some() && !call->cancelled && !call->aborted && Stale(ec)) {
+        if (reused && !got_some && !(parser && parser->got_some()) && !call->cancelled &&
+            !call->aborted && Stale(ec)) {
           continue;
         }
-        co_return Outcome{self->MapError(ec, *call, ctx_deadline, deadline, "read"), 0, {}};
+        co_return Failed(self->MapError(ec, *call, ctx_deadline, deadline, "read"));
       }
-      http::response<http::string_body> response = parser.release();
-      Outcome out{{}, response.result_int(), std::move(response.body())};
-      if (response.keep_alive() && !call->aborted) {
+      Outcome out;
+      bool keep_alive = false;
+      if (simple) {
+        out = self->Answer(verb, static_cast<unsigned>(simple->status),
+                           View(buffer).substr(simple->size, total - simple->size));
+        buffer.consume(total);
+        keep_alive = simple->keep_alive;
+      } else {
+        const http::response<http::string_body>& response = parser->get();
+        out = self->Answer(verb, response.result_int(), response.body());
+        keep_alive = response.keep_alive();
+      }
+      // Bytes past the answer were never asked for: the connection's
+      // state is unknown, so it is not reused.
+      if (keep_alive && buffer.size() == 0 && !call->aborted) {
         conn.tcp().expires_never();
         self->PutIdle(std::move(conn));
       }
       co_return out;
     }
+  }
+
+  // The first read of an answer: a whole GetResponse of a few KiB, as
+  // most are, needs no second one.
+  static constexpr size_t kFirstRead = 8192;
+
+  static std::string_view View(const beast::flat_buffer& buffer) {
+    return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+  }
+
+  // The outcome of an answer read whole: a GET's 200 decoded into its
+  // value, anything else with its body (an error's text).
+  Outcome Answer(http::verb verb, unsigned status, std::string_view body) const {
+    Outcome out{{}, status, {}, {}};
+    if (verb == http::verb::get && status == 200) {
+      out.value = DecodeGetResponse(body);
+      if (!out.value)
+        out.status = UnavailableError("peer " + url_ + " sent an undecodable GetResponse");
+    } else {
+      out.body = body;
+    }
+    return out;
   }
 
   // A connection for the next attempt into *conn: an idle one if

@@ -33,8 +33,8 @@
 #include "groupcache/http_pool.h"
 #include "groupcache/ring_peer_picker.h"
 #include "http_client.h"
+#include "http_head.h"
 #include "peer_handler.h"
-#include "request_head.h"
 #include "server_limits.h"
 #include "tls_context.h"
 #include "worker_pool.h"
@@ -499,7 +499,7 @@ class HttpPool::Impl {
       const std::string* request_body = &no_body_;
       size_t short_head = 0;  // the short way's head, consumed once answered
       // Most requests are a plain GET, whole after the idle read: they take
-      // the short way (request_head.h). Beast parses everything else.
+      // the short way (http_head.h). Beast parses everything else.
       std::optional<http::request_parser<http::string_body>> parser;
       if (std::optional<internal::SimpleRequestHead> simple = internal::ParseSimpleRequestHead(
               std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()),

@@ -18,37 +18,6 @@ PeerReply PeerHandler::Error(int status, std::string message) {
   return {status, "text/plain; charset=utf-8", std::move(message) + "\n", std::nullopt, {}};
 }
 
-namespace {
-
-// Protobuf's base-128 varint; returns the bytes written (at most 10).
-size_t PutVarint(uint64_t v, char* out) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    out[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  out[n++] = static_cast<char>(v);
-  return n;
-}
-
-}  // namespace
-
-GetResponseFrame FrameGetResponse(const ByteView& value) {
-  // GetResponse's fields are proto3 `optional`: value is always present
-  // (even empty), expire only when set; minute_qps is never sent.
-  constexpr char kValueTag = (1 << 3) | 2;   // field 1, length-delimited
-  constexpr char kExpireTag = (3 << 3) | 0;  // field 3, varint
-  GetResponseFrame f;
-  f.prefix[0] = kValueTag;
-  f.prefix_size = 1 + PutVarint(value.size(), f.prefix.data() + 1);
-  if (value.has_expiry()) {
-    f.suffix[0] = kExpireTag;
-    f.suffix_size =
-        1 + PutVarint(static_cast<uint64_t>(ToUnixNanos(value.expire())), f.suffix.data() + 1);
-  }
-  return f;
-}
-
 size_t PeerReply::size() const {
   if (value && raw_value) return value->size();
   return value ? FrameGetResponse(*value).Size(value->size()) : body.size();

@@ -16,27 +16,13 @@
 #include <string>
 #include <string_view>
 
+#include "get_response.h"
 #include "groupcache/context.h"
 #include "groupcache/http_pool.h"
 #include "groupcache/logger.h"
 #include "groupcache/registry.h"
 
 namespace groupcache::internal {
-
-// The protobuf encoding of GetResponse{value, expire} is prefix + the
-// value's bytes + suffix, so a server can send a cached value without
-// copying it into a message: the bytes go out straight from the ByteView.
-// The same bytes as GetResponse::SerializeAsString (a unit test checks).
-struct GetResponseFrame {
-  std::array<char, 11> prefix{};  // field 1 tag, varint length
-  size_t prefix_size = 0;
-  std::array<char, 11> suffix{};  // field 3 tag, varint expire (if any)
-  size_t suffix_size = 0;
-
-  // The encoded message's size around a value of `value_size` bytes.
-  size_t Size(size_t value_size) const { return prefix_size + value_size + suffix_size; }
-};
-GetResponseFrame FrameGetResponse(const ByteView& value);
 
 struct PeerReply {
   int status = 200;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "groupcache/http_pool.h"
 #include "groupcache/registry.h"
@@ -23,10 +24,11 @@ namespace {
 using namespace std::chrono_literals;
 
 // A one-shot-per-connection fake peer: reads a request, writes `reply` as
-// is, then closes the connection.
+// is (in the given parts, 20 ms apart), then closes the connection.
 class FakePeer {
  public:
-  explicit FakePeer(std::string reply) : reply_(std::move(reply)) {
+  explicit FakePeer(std::string reply) : FakePeer(std::vector<std::string>{std::move(reply)}) {}
+  explicit FakePeer(std::vector<std::string> parts) : parts_(std::move(parts)) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -64,12 +66,15 @@ class FakePeer {
         in.append(buf, static_cast<size_t>(n));
       }
       ++requests_;
-      (void)send(c, reply_.data(), reply_.size(), MSG_NOSIGNAL);
+      for (size_t i = 0; i < parts_.size(); ++i) {
+        if (i > 0) std::this_thread::sleep_for(20ms);
+        (void)send(c, parts_[i].data(), parts_[i].size(), MSG_NOSIGNAL);
+      }
       close(c);
     }
   }
 
-  std::string reply_;
+  std::vector<std::string> parts_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -143,6 +148,63 @@ TEST(TransportFaultsTest, GarbageFromAPeerIsAnErrorNotAValue) {
     auto r = clients.ClientFor(peer.url())->Get(Context::Background().WithTimeout(5s), "g", "k");
     ASSERT_FALSE(r.ok()) << "accepted: " << ::testing::PrintToString(reply);
     EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+  }
+}
+
+// The client reads plain answers the short way and hands the rest to
+// Beast (http_head.h): either way, and however the bytes arrive, the value
+// and its expiry come out the same, and a body over the limit is refused.
+TEST(TransportFaultsTest, AnswersReadEitherWayGiveTheSameValue) {
+  // GetResponse{value: "hello", expire: 1700000000123456789}.
+  const std::string message =
+      std::string("\x0a\x05hello\x18") + "\x95\x9a\x97\xec\xe3\x9f\xe7\xcb\x17";
+  const std::string length = std::to_string(message.size());
+  const std::string plain =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n"
+      "Content-Length: " +
+      length + "\r\n\r\n";
+  const std::vector<std::vector<std::string>> answers = {
+      {plain + message},                                  // the short way
+      {plain.substr(0, 20), plain.substr(20) + message},  // head cut: Beast
+      {plain + message.substr(0, 3), message.substr(3)},  // body cut: short way
+      {plain, message},                                   // body later
+      {plain + message + "HTTP/1.1 200 OK\r\n"},          // bytes past the answer
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string("3\r\n") +
+       message.substr(0, 3) + "\r\n" + "e\r\n" + message.substr(3) + "\r\n0\r\n\r\n"},
+      {"HTTP/1.0 200 OK\r\nContent-Length: " + length + "\r\n\r\n" + message},
+  };
+  for (const auto& parts : answers) {
+    FakePeer peer(parts);
+    HttpClientPool clients;
+    auto r = clients.ClientFor(peer.url())->Get(Context::Background().WithTimeout(5s), "g", "k");
+    ASSERT_TRUE(r.ok()) << r.status().ToString() << " for " << ::testing::PrintToString(parts);
+    EXPECT_EQ(r->view(), "hello");
+    EXPECT_EQ(ToUnixNanos(r->expire()), 1700000000123456789);
+  }
+  // An error's text comes through either way too.
+  for (const std::string& reply :
+       {std::string("HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\nnot found\n"),
+        std::string("HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "a\r\nnot found\n\r\n0\r\n\r\n")}) {
+    FakePeer peer(reply);
+    HttpClientPool clients;
+    auto r = clients.ClientFor(peer.url())->Get(Context::Background().WithTimeout(5s), "g", "k");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
+    EXPECT_EQ(r.status().message(), "not found");
+  }
+  // Over the client's body limit, declared either way.
+  HttpPoolOptions small;
+  small.max_body_bytes = 4;
+  for (const std::string& reply :
+       {plain + message, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                             std::string("11\r\n") + message + "\r\n0\r\n\r\n"}) {
+    FakePeer peer(reply);
+    HttpClientPool clients(small);
+    auto r = clients.ClientFor(peer.url())->Get(Context::Background().WithTimeout(5s), "g", "k");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("body limit"), std::string::npos) << r.status().ToString();
   }
 }
 

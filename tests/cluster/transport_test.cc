@@ -215,7 +215,7 @@ size_t Count(const std::string& s, const std::string& what) {
 }
 
 // The server reads a plain request head its own short way and any other
-// with Beast (request_head.h). Mixed on one connection, pipelined in one
+// with Beast (http_head.h). Mixed on one connection, pipelined in one
 // write, split across writes, in HTTP/1.0 and 1.1, each request is
 // answered once, in order, and the connection is kept or closed as the
 // request asked.

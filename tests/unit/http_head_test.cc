@@ -1,4 +1,4 @@
-#include "request_head.h"
+#include "http_head.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "request_head_oracle.h"
+#include "http_head_oracle.h"
 
 namespace groupcache::internal {
 namespace {
@@ -29,7 +29,7 @@ TEST(RequestHeadTest, ReadsWhatPeersSend) {
     EXPECT_EQ(r->version, 11);
     EXPECT_TRUE(r->keep_alive);
     EXPECT_EQ(r->size, head.size());
-    EXPECT_EQ(DisagreementWithBeast(head, kLimit), "");
+    EXPECT_EQ(RequestDisagreementWithBeast(head, kLimit), "");
   }
 }
 
@@ -39,14 +39,14 @@ TEST(RequestHeadTest, StopsAtTheBlankLine) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->target, "/a");
   EXPECT_EQ(two.substr(r->size), "GET /b HTTP/1.1\r\n\r\n");
-  EXPECT_EQ(DisagreementWithBeast(two, kLimit), "");
+  EXPECT_EQ(RequestDisagreementWithBeast(two, kLimit), "");
 }
 
 TEST(RequestHeadTest, KeepAliveAsBeastReadsIt) {
   auto keep_alive = [](std::string_view head) {
     std::optional<SimpleRequestHead> r = ParseSimpleRequestHead(head, kLimit);
     EXPECT_TRUE(r.has_value()) << head;
-    EXPECT_EQ(DisagreementWithBeast(head, kLimit), "") << head;
+    EXPECT_EQ(RequestDisagreementWithBeast(head, kLimit), "") << head;
     return r && r->keep_alive;
   };
   EXPECT_TRUE(keep_alive("GET / HTTP/1.1\r\n\r\n"));
@@ -84,7 +84,7 @@ TEST(RequestHeadTest, DeclinesWhatItCannotJudge) {
   std::string_view head = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   EXPECT_FALSE(ParseSimpleRequestHead(head, head.size()).has_value());
   EXPECT_TRUE(ParseSimpleRequestHead(head, head.size() + 1).has_value());
-  EXPECT_EQ(DisagreementWithBeast(head, head.size() + 1), "");
+  EXPECT_EQ(RequestDisagreementWithBeast(head, head.size() + 1), "");
 }
 
 // Every one-byte change, removal and doubling of a few heads: whatever the
@@ -106,7 +106,7 @@ TEST(RequestHeadTest, AgreesWithBeastOnEveryOneByteEdit) {
     ++checked;
     for (size_t limit : {kLimit, size_t{40}}) {
       if (ParseSimpleRequestHead(edited, limit)) ++accepted;
-      ASSERT_EQ(DisagreementWithBeast(edited, limit), "") << testing::PrintToString(edited);
+      ASSERT_EQ(RequestDisagreementWithBeast(edited, limit), "") << testing::PrintToString(edited);
     }
   };
   for (std::string_view seed : seeds) {
@@ -122,6 +122,96 @@ TEST(RequestHeadTest, AgreesWithBeastOnEveryOneByteEdit) {
   }
   // The edits must leave many heads the short way still takes, or the
   // comparison proved nothing.
+  EXPECT_GT(accepted, checked / 4);
+}
+
+TEST(ResponseHeadTest, ReadsWhatPeersAnswer) {
+  // groupcached's answer and Go's net/http server's.
+  for (std::string_view head : {
+           "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: "
+           "1027\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nDate: Fri, 04 Dec 2026 "
+           "16:00:00 GMT\r\nContent-Length: 1027\r\n\r\n",
+       }) {
+    std::optional<SimpleResponseHead> r = ParseSimpleResponseHead(head, kLimit);
+    ASSERT_TRUE(r.has_value()) << head;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->version, 11);
+    EXPECT_TRUE(r->keep_alive);
+    EXPECT_EQ(r->content_length, 1027u);
+    EXPECT_EQ(r->size, head.size());
+    EXPECT_EQ(ResponseDisagreementWithBeast(head, kLimit), "");
+  }
+  std::string_view error =
+      "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Length:  10 \r\nConnection: close\r\n\r\nnot found\n";
+  std::optional<SimpleResponseHead> r = ParseSimpleResponseHead(error, kLimit);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 404);
+  EXPECT_FALSE(r->keep_alive);
+  EXPECT_EQ(r->content_length, 10u);
+  EXPECT_EQ(error.substr(r->size), "not found\n");
+  EXPECT_EQ(ResponseDisagreementWithBeast(error, kLimit), "");
+}
+
+TEST(ResponseHeadTest, DeclinesWhatItCannotJudge) {
+  for (std::string_view head : {
+           "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n",  // not all in
+           "HTTP/1.1 200 OK\r\n\r\n",                   // body up to the close
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+           "HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n",
+           "HTTP/1.1 304 Not Modified\r\nContent-Length: 3\r\n\r\n",
+           "HTTP/1.1 100 Continue\r\n\r\n", "HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n",
+           "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
+           "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",  // no space after the code
+           "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+           "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n x\r\n\r\n",  // obs-fold
+       }) {
+    EXPECT_FALSE(ParseSimpleResponseHead(head, kLimit).has_value()) << head;
+  }
+  std::string_view head = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  EXPECT_FALSE(ParseSimpleResponseHead(head, head.size()).has_value());
+  EXPECT_TRUE(ParseSimpleResponseHead(head, head.size() + 1).has_value());
+  EXPECT_EQ(ResponseDisagreementWithBeast(head, head.size() + 1), "");
+}
+
+// As AgreesWithBeastOnEveryOneByteEdit, for response heads
+// (response_head_fuzz searches wider).
+TEST(ResponseHeadTest, AgreesWithBeastOnEveryOneByteEdit) {
+  const std::string_view seeds[] = {
+      "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nConnection: keep-alive, TE"
+      "\r\nContent-Length: 12\r\n\r\nvalue",
+      "HTTP/1.0 503 Service Unavailable\r\nconnection: keep-alive\r\ncontent-length: 0\r\n\r\n",
+  };
+  const std::string_view bytes(
+      "\0\t\n\r ,:;%/\"\x7f\x80\xff"
+      "AaZz09-_",
+      22);
+  int accepted = 0;
+  int checked = 0;
+  auto check = [&](const std::string& edited) {
+    ++checked;
+    for (size_t limit : {kLimit, size_t{60}}) {
+      if (ParseSimpleResponseHead(edited, limit)) ++accepted;
+      ASSERT_EQ(ResponseDisagreementWithBeast(edited, limit), "") << testing::PrintToString(edited);
+    }
+  };
+  for (std::string_view seed : seeds) {
+    for (size_t i = 0; i < seed.size(); ++i) {
+      std::string s(seed);
+      check(s.substr(0, i) + s.substr(i + 1));
+      check(s.substr(0, i) + s[i] + s.substr(i));
+      for (char b : bytes) {
+        s[i] = b;
+        check(s);
+      }
+    }
+  }
   EXPECT_GT(accepted, checked / 4);
 }
 
