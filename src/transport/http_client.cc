@@ -638,6 +638,12 @@ class HttpPeerClient final : public PeerClient,
       // Most answers take the short way (http_head.h): the head is parsed
       // in the read buffer and the body left there, from which a value is
       // copied once. Beast reads whatever the short way declines.
+      // An interrupt between two reads cancelled nothing: the flags are
+      // checked before each read after the first, as after the write.
+      auto interrupted = [&call, &ec] {
+        if (!ec && (call->cancelled || call->aborted)) ec = asio::error::operation_aborted;
+        return ec.failed();
+      };
       beast::flat_buffer buffer;
       size_t n = co_await (*conn).async_read_some(buffer.prepare(kFirstRead),
                                                   asio::redirect_error(asio::use_awaitable, ec));
@@ -650,14 +656,14 @@ class HttpPeerClient final : public PeerClient,
         ec = http::error::body_limit;  // as Beast's parser says it
       } else if (simple) {
         total = simple->size + static_cast<size_t>(simple->content_length);
-        while (!ec && buffer.size() < total) {
+        while (buffer.size() < total && !interrupted()) {
           n = co_await (*conn).async_read_some(buffer.prepare(total - buffer.size()),
                                                asio::redirect_error(asio::use_awaitable, ec));
           buffer.commit(n);
         }
       }
       std::optional<http::response_parser<http::string_body>> parser;
-      if (!ec && !simple) {
+      if (!simple && !interrupted()) {
         parser.emplace();
         parser->body_limit(options.max_body_bytes);
         parser->header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
