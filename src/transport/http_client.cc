@@ -67,19 +67,21 @@ class ClientIo::Impl {
   // An io_context and a thread of its own.
   explicit Impl(const HttpPoolOptions& opts)
       : options(opts),
-        tls(NewClientTlsContext(opts.client_tls)),
         owned_(std::make_unique<asio::io_context>()),
         io(*owned_),
         work_(std::in_place, asio::make_work_guard(io)),
         thread_([this] {
           io.run();
           ran_out_.set_value();
-        }) {}
+        }) {
+    LoadNamedTls();
+  }
 
   // A borrowed io_context, run by its owner's one thread. It may not be
   // constructed yet: it is only stored here.
-  Impl(const HttpPoolOptions& opts, asio::io_context& borrowed)
-      : options(opts), tls(NewClientTlsContext(opts.client_tls)), io(borrowed) {}
+  Impl(const HttpPoolOptions& opts, asio::io_context& borrowed) : options(opts), io(borrowed) {
+    LoadNamedTls();
+  }
 
   ~Impl() { Stop(); }
 
@@ -159,11 +161,32 @@ class ClientIo::Impl {
   void Leave(Call* call) { active_.erase(call); }
 
   const HttpPoolOptions options;
+
   // Shared by every https:// connection; an error when client_tls is bad
-  // (https:// clients then fail with it).
-  const Result<std::shared_ptr<asio::ssl::context>> tls;
+  // (https:// clients then fail with it). Made at the first https://
+  // client, or at once if client_tls names files (so that a bad one is
+  // refused up front): the system CA store alone costs a node some 60 ms
+  // of CPU to load, which a cluster on plain HTTP never needs.
+  const Result<std::shared_ptr<asio::ssl::context>>& tls() const {
+    std::call_once(tls_once_, [this] { tls_.emplace(NewClientTlsContext(options.client_tls)); });
+    return *tls_;
+  }
+  // The error client_tls's files gave; OK without files (the system CA
+  // store is not loaded for this, and fails https:// clients if it fails).
+  Status tls_status() const { return NamesTlsFiles() ? tls().status() : Status(); }
 
  private:
+  bool NamesTlsFiles() const {
+    const ClientTlsOptions& t = options.client_tls;
+    return !t.ca_file.empty() || !t.cert_file.empty() || !t.key_file.empty();
+  }
+  void LoadNamedTls() const {
+    if (NamesTlsFiles()) (void)tls();
+  }
+
+  mutable std::once_flag tls_once_;
+  mutable std::optional<Result<std::shared_ptr<asio::ssl::context>>> tls_;
+
   std::unique_ptr<asio::io_context> owned_;  // null when borrowed
 
  public:
@@ -273,8 +296,8 @@ class HttpPeerClient final : public PeerClient,
     } else if (rest.substr(0, 8) == "https://") {
       rest.remove_prefix(8);
       tls_ = true;
-      if (!io_->tls.ok()) {
-        config_error_ = io_->tls.status();
+      if (!io_->tls().ok()) {
+        config_error_ = io_->tls().status();
         return;
       }
     } else {
@@ -778,7 +801,7 @@ class HttpPeerClient final : public PeerClient,
     constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
     std::unique_ptr<Stream> stream;
     if constexpr (kTls) {
-      stream = std::make_unique<Stream>(io_->io, **io_->tls);
+      stream = std::make_unique<Stream>(io_->io, **io_->tls());
     } else {
       stream = std::make_unique<Stream>(io_->io);
     }
@@ -912,7 +935,7 @@ void ClientIo::Stop() { impl_->Stop(); }
 
 void ClientIo::Release() { impl_->Release(); }
 
-Status ClientIo::tls_status() const { return impl_->tls.status(); }
+Status ClientIo::tls_status() const { return impl_->tls_status(); }
 
 std::shared_ptr<PeerClient> ClientIo::NewClient(const std::string& url) {
   return std::make_shared<HttpPeerClient>(impl_, url);

@@ -45,8 +45,9 @@ class ClientIo {
   // picker that outlives its pool keeps it).
   std::function<std::shared_ptr<PeerClient>(const std::string&)> Factory() const;
 
-  // OK, or the InvalidArgument that options.client_tls gave (https://
-  // clients fail with it).
+  // OK, or the InvalidArgument that the files options.client_tls names
+  // gave (https:// clients fail with it). Without files, the system CA
+  // store is loaded at the first https:// client, not here.
   Status tls_status() const;
 
   // Fails every request in flight with Unavailable (their callbacks run),
