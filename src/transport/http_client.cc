@@ -646,7 +646,20 @@ class HttpPeerClient final : public PeerClient,
 
       const std::string head = RequestHead(verb, target, self->host_header_, body.size());
       const std::array<asio::const_buffer, 2> request = {asio::buffer(head), asio::buffer(body)};
-      co_await asio::async_write(*conn, request, asio::redirect_error(asio::use_awaitable, ec));
+      // Over plain TCP a request usually fits the socket's send buffer: one
+      // non-blocking send here, and only what did not fit goes through the
+      // composed write, whose every step arms and cancels the stream's
+      // timer (the server's answers go out the same way).
+      size_t sent = 0;
+      if constexpr (std::is_same_v<Stream, TcpStream>) {
+        sent = conn.tcp().socket().write_some(request, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+      }
+      if (!ec && sent < asio::buffer_size(request)) {
+        beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(request);
+        rest.consume(sent);
+        co_await asio::async_write(*conn, rest, asio::redirect_error(asio::use_awaitable, ec));
+      }
       // An interrupt that came between two operations cancelled nothing:
       // the flags are checked before each new one.
       if (!ec && (call->cancelled || call->aborted)) ec = asio::error::operation_aborted;
@@ -838,6 +851,11 @@ class HttpPeerClient final : public PeerClient,
     if (call.cancelled || call.aborted) {
       call.current = nullptr;
       co_return MapError({}, call, ctx_deadline, deadline, "connect");
+    }
+    if constexpr (!kTls) {
+      // For the request's direct send (see Exchange): a full send buffer
+      // then says so instead of blocking.
+      conn->tcp().socket().non_blocking(true, ec);
     }
     if constexpr (kTls) {
       if (Status s = PrepareTls(**conn); !s.ok()) {
