@@ -467,17 +467,50 @@ int main(int argc, char** argv) {
   // Either a pool of our own with a fixed peer list, or a Node.
   // Declared before the pool: its /readyz handler borrows it.
   groupcache::daemon::Readiness readiness;
+  // Every endpoint beside the peer protocol, added before the server reads
+  // its first request: a probe never finds the port open and its path
+  // missing. /readyz answers 503 until the node has joined.
+  auto add_endpoints = [&](groupcache::HttpPool& p) {
+    p.AddHandler("GET", "/readyz", readiness.Handler());
+    p.AddHandler("GET", "/metrics",
+                 [&registry, &loads, &origin_stats, &disc, &p](const groupcache::HttpRequest&) {
+                   std::string extra =
+                       "# HELP groupcache_peers Peers on this node's hash ring, itself included.\n"
+                       "# TYPE groupcache_peers gauge\n"
+                       "groupcache_peers " +
+                       std::to_string(p.Peers().size()) + "\n" + LoadsPrometheus(loads) +
+                       origin_stats.Prometheus();
+                   if (disc.kube != nullptr) extra += KubernetesMetrics(*disc.kube);
+                   return groupcache::HttpResponse{200, "text/plain; version=0.0.4",
+                                                   groupcache::RenderPrometheus(*registry, extra)};
+                 });
+    p.AddHandler("GET", "/peers", [&p](const groupcache::HttpRequest&) {
+      std::vector<std::string> urls = p.Peers();
+      std::sort(urls.begin(), urls.end());
+      return groupcache::HttpResponse{200, "application/json", nlohmann::json(urls).dump() + "\n"};
+    });
+    p.AddHandler("GET", "/loads", [&loads](const groupcache::HttpRequest&) {
+      return groupcache::HttpResponse{200, "application/json", LoadsJson(loads)};
+    });
+    p.AddHandler("GET", "/healthz", [](const groupcache::HttpRequest&) {
+      return groupcache::HttpResponse{200, "text/plain", "ok\n"};
+    });
+  };
   std::unique_ptr<groupcache::HttpPool> own_pool;
   std::unique_ptr<groupcache::Node> node;
   groupcache::HttpPool* pool = nullptr;
   if (disc.kind.empty()) {
     if (self.empty()) self = (options.server_tls.enabled() ? "https://" : "http://") + listen;
-    auto started = groupcache::HttpPool::Start(registry.get(), self, listen, options);
+    // The ring too is whole before the first request: a key asked for at
+    // once is loaded by its owner, as any later.
+    auto started = groupcache::HttpPool::Start(registry.get(), self, listen, options,
+                                               [&](groupcache::HttpPool& p) {
+                                                 p.SetPeers(peers);
+                                                 registry->SetPeerPicker(p.picker());
+                                                 add_endpoints(p);
+                                               });
     if (!started.ok()) return Fail(started.status().ToString());
     own_pool = std::move(*started);
-    own_pool->AddHandler("GET", "/readyz", readiness.Handler());
-    own_pool->SetPeers(peers);
-    registry->SetPeerPicker(own_pool->picker());
     pool = own_pool.get();
   } else {
     groupcache::NodeOptions node_options;
@@ -498,10 +531,7 @@ int main(int argc, char** argv) {
     node_options.pool = options;
     node_options.shutdown_timeout = limits.shutdown_timeout;
     node_options.logger = logger;
-    // /readyz answers 503 while the node joins.
-    node_options.on_serving = [&readiness](groupcache::HttpPool& p) {
-      p.AddHandler("GET", "/readyz", readiness.Handler());
-    };
+    node_options.on_serving = add_endpoints;
     node_options.registry = registry;
     auto sd = MakeDiscovery(disc, peers, logger);
     if (!sd.ok()) return Fail(sd.status().message());
@@ -511,31 +541,6 @@ int main(int argc, char** argv) {
     pool = &node->pool();
     self = node->url();
   }
-
-  pool->AddHandler(
-      "GET", "/metrics",
-      [&registry, &loads, &origin_stats, &disc, pool](const groupcache::HttpRequest&) {
-        std::string extra =
-            "# HELP groupcache_peers Peers on this node's hash ring, itself included.\n"
-            "# TYPE groupcache_peers gauge\n"
-            "groupcache_peers " +
-            std::to_string(pool->Peers().size()) + "\n" + LoadsPrometheus(loads) +
-            origin_stats.Prometheus();
-        if (disc.kube != nullptr) extra += KubernetesMetrics(*disc.kube);
-        return groupcache::HttpResponse{200, "text/plain; version=0.0.4",
-                                        groupcache::RenderPrometheus(*registry, extra)};
-      });
-  pool->AddHandler("GET", "/peers", [pool](const groupcache::HttpRequest&) {
-    std::vector<std::string> urls = pool->Peers();
-    std::sort(urls.begin(), urls.end());
-    return groupcache::HttpResponse{200, "application/json", nlohmann::json(urls).dump() + "\n"};
-  });
-  pool->AddHandler("GET", "/loads", [&loads](const groupcache::HttpRequest&) {
-    return groupcache::HttpResponse{200, "application/json", LoadsJson(loads)};
-  });
-  pool->AddHandler("GET", "/healthz", [](const groupcache::HttpRequest&) {
-    return groupcache::HttpResponse{200, "text/plain", "ok\n"};
-  });
 
   logger->Info("listening", {{"port", std::to_string(pool->port())},
                              {"self", self},

@@ -183,13 +183,17 @@ class HttpPool final {
   // Binds `listen` ("HOST:PORT"; port 0 picks a free one) and starts
   // serving. `registry` must outlive the pool. `self` is this process's
   // peer URL, as the other peers list it: https:// with server TLS,
-  // http:// without. Errors: InvalidArgument (bad option, bad address, a
-  // TLS file that cannot be read or loaded, a key that does not match its
-  // certificate: the message names the option and the file), Unavailable
-  // (cannot bind).
-  static Result<std::unique_ptr<HttpPool>> Start(Registry* registry, std::string self,
-                                                 const std::string& listen,
-                                                 HttpPoolOptions options);
+  // http:// without. `before_serving`, if set, runs once the port is bound
+  // (port() is known) and before the first request is read: handlers it
+  // adds answer from the first request on (what connects meanwhile waits
+  // in the kernel's backlog), so that a probe never finds the port open
+  // and its path missing. Errors: InvalidArgument (bad option, bad
+  // address, a TLS file that cannot be read or loaded, a key that does not
+  // match its certificate: the message names the option and the file),
+  // Unavailable (cannot bind).
+  static Result<std::unique_ptr<HttpPool>> Start(
+      Registry* registry, std::string self, const std::string& listen, HttpPoolOptions options,
+      const std::function<void(HttpPool&)>& before_serving = {});
 
   ~HttpPool();
   HttpPool(const HttpPool&) = delete;

@@ -58,9 +58,10 @@ struct NodeOptions {
   // 404, which the asking peer reports as not found).
   std::shared_ptr<Registry> registry;
   std::chrono::milliseconds shutdown_timeout{5000};
-  // Called once the server listens, before discovery starts (on Start's
-  // thread): the place to add handlers (HttpPool::AddHandler) that must
-  // answer while the node joins, such as a readiness probe.
+  // Called once the server's port is bound, before it serves a request and
+  // before discovery starts (on Start's thread): the place to add handlers
+  // (HttpPool::AddHandler) that must answer from the first request on,
+  // while the node joins, such as a readiness probe.
   std::function<void(HttpPool&)> on_serving;
 };
 

@@ -89,12 +89,14 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options,
                            : opts.listen_host + ":" + std::to_string(opts.port);
   HttpPoolOptions pool_options = opts.pool;
   if (!pool_options.logger) pool_options.logger = node->logger_;
-  auto pool = HttpPool::Start(node->registry_.get(), node->url_, listen, pool_options);
+  auto pool = HttpPool::Start(node->registry_.get(), node->url_, listen, pool_options,
+                              [&node, &opts](HttpPool& p) {
+                                p.SetPeers({node->url_});
+                                node->registry_->SetPeerPicker(p.picker());
+                                if (opts.on_serving) opts.on_serving(p);
+                              });
   if (!pool.ok()) return pool.status();
   node->pool_ = std::move(*pool);
-  node->pool_->SetPeers({node->url_});
-  node->registry_->SetPeerPicker(node->pool_->picker());
-  if (opts.on_serving) opts.on_serving(*node->pool_);
 
   // Then discovery. On any error, Stop() undoes what was done.
   node->discovery_->SetSelf(self);

@@ -212,11 +212,16 @@ class HttpPool::Impl {
     if (acceptor_.listen(asio::socket_base::max_listen_connections, ec); ec)
       return Bind(listen, ec);
     port_ = acceptor_.local_endpoint().port();
+    return {};
+  }
+
+  // Accepts and serves what connects from now on (and what connected since
+  // Listen, which waited in the kernel's backlog).
+  void Serve() {
     asio::co_spawn(accept_strand_, Accept(), asio::detached);
     for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
       threads_.emplace_back([this] { io_.run(); });
     }
-    return {};
   }
 
   // The order matters: every request in flight must end with an answer or
@@ -924,9 +929,9 @@ class HttpPool::Impl {
   bool shut_down_ = false;
 };
 
-Result<std::unique_ptr<HttpPool>> HttpPool::Start(Registry* registry, std::string self,
-                                                  const std::string& listen,
-                                                  HttpPoolOptions options) {
+Result<std::unique_ptr<HttpPool>> HttpPool::Start(
+    Registry* registry, std::string self, const std::string& listen, HttpPoolOptions options,
+    const std::function<void(HttpPool&)>& before_serving) {
   if (registry == nullptr) return InvalidArgumentError("HttpPool: null registry");
   if (options.base_path.empty() || options.base_path.front() != '/' ||
       options.base_path.back() != '/') {
@@ -966,7 +971,10 @@ Result<std::unique_ptr<HttpPool>> HttpPool::Start(Registry* registry, std::strin
       std::make_unique<Impl>(registry, std::move(self), std::move(options), std::move(server_tls));
   if (Status s = impl->clients_.tls_status(); !s.ok()) return s;
   if (Status s = impl->Listen(listen); !s.ok()) return s;
-  return std::unique_ptr<HttpPool>(new HttpPool(std::move(impl)));
+  std::unique_ptr<HttpPool> pool(new HttpPool(std::move(impl)));
+  if (before_serving) before_serving(*pool);
+  pool->impl_->Serve();
+  return pool;
 }
 
 HttpPool::HttpPool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -282,6 +282,34 @@ TEST(TransportServerTest, RequestsReadEitherWayAreAnsweredAlike) {
 // idle keep-alive connections and half-sent headers go at the idle
 // timeout, a stalled body at the request timeout; the server answers
 // others all the while. Also with several I/O threads (strands).
+// What connects while Start's before_serving runs waits in the backlog
+// and is answered by the handlers it added: a probe never finds the port
+// open and its path missing (groupcached adds /healthz, /readyz and the
+// rest there).
+TEST(TransportServerTest, HandlersAddedBeforeServingAnswerTheFirstRequest) {
+  Registry registry(RegistryOptions{NewNullLogger()});
+  const int port = testing::FreeLoopbackPort();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  Exchange early;
+  std::thread prober;
+  auto pool =
+      HttpPool::Start(&registry, url, "127.0.0.1:" + std::to_string(port), {}, [&](HttpPool& p) {
+        EXPECT_EQ(p.port(), port);
+        prober = std::thread([&] {
+          early = SendAndWaitForClose(port, "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+        });
+        // The probe connects and sends meanwhile.
+        std::this_thread::sleep_for(200ms);
+        p.AddHandler("GET", "/healthz", [](const HttpRequest&) {
+          return HttpResponse{200, "text/plain", "ok\n"};
+        });
+      });
+  ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+  prober.join();
+  EXPECT_TRUE(early.received.starts_with("HTTP/1.1 200 OK\r\n")) << early.received;
+  EXPECT_TRUE(early.received.ends_with("\r\n\r\nok\n")) << early.received;
+}
+
 TEST(TransportServerTest, StalledConnectionsAreClosedAtTheirTimeouts) {
   for (int io_threads : {1, 2}) {
     SCOPED_TRACE("io_threads " + std::to_string(io_threads));
