@@ -127,8 +127,11 @@ constexpr size_t kMaxLengthDigits = 19;
 // The field lines and the blank line that ends them. False (decline) for
 // anything not plain: Transfer-Encoding, a second Connection field, a
 // Content-Length unless `content_length` allows one (then only a single
-// plain decimal one).
-bool ReadFields(Cursor& c, bool content_length, Fields* f) {
+// plain decimal one). Inlined into both callers: a call takes the cursor's
+// address, which keeps its position in memory instead of a register for
+// the whole parse, and a peer GET's head took a hundred instructions more
+// (a fifth of its parse).
+[[gnu::always_inline]] inline bool ReadFields(Cursor& c, bool content_length, Fields* f) {
   // field-line = field-name ":" OWS field-value OWS CRLF; a blank line ends
   bool connection_seen = false;
   while (!c.Take(kCrlf)) {
@@ -157,7 +160,8 @@ bool ReadFields(Cursor& c, bool content_length, Fields* f) {
 }
 
 // "HTTP/1.1" or "HTTP/1.0" followed by `then`: 11, 10, or 0 for neither.
-int ReadVersion(Cursor& c, std::string_view then) {
+// Inlined, as ReadFields.
+[[gnu::always_inline]] inline int ReadVersion(Cursor& c, std::string_view then) {
   int version = 0;
   if (c.Take("HTTP/1.1")) {
     version = 11;
