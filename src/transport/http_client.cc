@@ -35,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "direct_send.h"
 #include "escape.h"
 #include "get_response.h"
 #include "groupcache.pb.h"
@@ -643,6 +644,13 @@ class HttpPeerClient final : public PeerClient,
         co_return Failed(self->MapError({}, *call, ctx_deadline, deadline, "request to"));
       }
       conn.tcp().expires_at(deadline);
+      // An interrupt that came between two operations cancelled nothing:
+      // the flags are checked after the write and before each read after
+      // the first. True (ec set) if the exchange is to end.
+      auto interrupted = [&call, &ec] {
+        if (!ec && (call->cancelled || call->aborted)) ec = asio::error::operation_aborted;
+        return ec.failed();
+      };
 
       const std::string head = RequestHead(verb, target, self->host_header_, body.size());
       const std::array<asio::const_buffer, 2> request = {asio::buffer(head), asio::buffer(body)};
@@ -652,18 +660,13 @@ class HttpPeerClient final : public PeerClient,
       // timer (the server's answers go out the same way).
       size_t sent = 0;
       if constexpr (std::is_same_v<Stream, TcpStream>) {
-        sent = conn.tcp().socket().write_some(request, ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+        sent = SendNow(conn.tcp().socket(), request, ec);
       }
       if (!ec && sent < asio::buffer_size(request)) {
-        beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(request);
-        rest.consume(sent);
-        co_await asio::async_write(*conn, rest, asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_write(*conn, Unsent(request, sent),
+                                   asio::redirect_error(asio::use_awaitable, ec));
       }
-      // An interrupt that came between two operations cancelled nothing:
-      // the flags are checked before each new one.
-      if (!ec && (call->cancelled || call->aborted)) ec = asio::error::operation_aborted;
-      if (ec) {
+      if (interrupted()) {
         call->current = nullptr;
         // A kept-alive connection the peer closed while it sat idle: the
         // request never reached it, so one retry on a new one is safe.
@@ -674,19 +677,13 @@ class HttpPeerClient final : public PeerClient,
       // Most answers take the short way (http_head.h): the head is parsed
       // in the read buffer and the body left there, from which a value is
       // copied once. Beast reads whatever the short way declines.
-      // An interrupt between two reads cancelled nothing: the flags are
-      // checked before each read after the first, as after the write.
-      auto interrupted = [&call, &ec] {
-        if (!ec && (call->cancelled || call->aborted)) ec = asio::error::operation_aborted;
-        return ec.failed();
-      };
       beast::flat_buffer buffer;
       size_t n = co_await (*conn).async_read_some(buffer.prepare(kFirstRead),
                                                   asio::redirect_error(asio::use_awaitable, ec));
       buffer.commit(n);
       const bool got_some = n > 0;
       std::optional<SimpleResponseHead> simple;
-      if (!ec) simple = ParseSimpleResponseHead(View(buffer), options.max_header_bytes);
+      if (!ec) simple = ParseSimpleResponseHead(Readable(buffer), options.max_header_bytes);
       size_t total = 0;  // the short way's head and body
       if (simple && simple->content_length > options.max_body_bytes) {
         ec = http::error::body_limit;  // as Beast's parser says it
@@ -722,7 +719,7 @@ class HttpPeerClient final : public PeerClient,
       bool keep_alive = false;
       if (simple) {
         out = self->Answer(verb, static_cast<unsigned>(simple->status),
-                           View(buffer).substr(simple->size, total - simple->size));
+                           Readable(buffer).substr(simple->size, total - simple->size));
         buffer.consume(total);
         keep_alive = simple->keep_alive;
       } else {
@@ -743,10 +740,6 @@ class HttpPeerClient final : public PeerClient,
   // The first read of an answer: a whole GetResponse of a few KiB, as
   // most are, needs no second one.
   static constexpr size_t kFirstRead = 8192;
-
-  static std::string_view View(const beast::flat_buffer& buffer) {
-    return {static_cast<const char*>(buffer.data().data()), buffer.size()};
-  }
 
   // The outcome of an answer read whole: a GET's 200 decoded into its
   // value, anything else with its body (an error's text).

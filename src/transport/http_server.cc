@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "api_handler.h"
+#include "direct_send.h"
 #include "escape.h"
 #include "groupcache/http_pool.h"
 #include "groupcache/ring_peer_picker.h"
@@ -507,8 +508,7 @@ class HttpPool::Impl {
       // the short way (http_head.h). Beast parses everything else.
       std::optional<http::request_parser<http::string_body>> parser;
       if (std::optional<internal::SimpleRequestHead> simple = internal::ParseSimpleRequestHead(
-              std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()),
-              options_.max_header_bytes)) {
+              internal::Readable(buffer), options_.max_header_bytes)) {
         ready = true;
         method = simple->method;
         target = simple->target;
@@ -582,15 +582,11 @@ class HttpPool::Impl {
       // composed write (whose completion is a trip through the scheduler),
       // under request_timeout.
       size_t sent = 0;
-      if constexpr (std::is_same_v<Stream, tcp::socket>) {
-        sent = stream.write_some(out, ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-      }
+      if constexpr (std::is_same_v<Stream, tcp::socket>) sent = internal::SendNow(stream, out, ec);
       if (!ec && sent < asio::buffer_size(out)) {
-        beast::buffers_suffix<std::array<asio::const_buffer, 3>> rest(out);
-        rest.consume(sent);
         watchdog.ExpireAfter(options_.request_timeout);
-        co_await asio::async_write(stream, rest, asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_write(stream, internal::Unsent(out, sent),
+                                   asio::redirect_error(asio::use_awaitable, ec));
         watchdog.Disarm();
       }
       if (ec) co_return false;
