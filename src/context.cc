@@ -130,6 +130,10 @@ void Context::Registration::Reset() {
 
 CancelSource::CancelSource(const Context& parent)
     : state_(std::make_shared<internal::CancelState>()), deadline_(parent.deadline()) {
+  // Nothing to hear from a parent that is never cancelled (the usual one:
+  // a server's request context); building the hook would cost two
+  // allocations for nothing.
+  if (!parent.cancellable()) return;
   // A weak pointer: the parent must not keep this state alive.
   std::weak_ptr<internal::CancelState> weak = state_;
   state_->parent_registration = parent.OnCancel([weak] {

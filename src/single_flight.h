@@ -140,8 +140,11 @@ class SingleFlight {
   // in the flight (the call itself goes on; deadlines are not watched, so
   // a caller that gives up at its deadline cancels its context to leave).
   // `owner` (what owns this SingleFlight) is kept alive until the call is
-  // finished.
-  void DoAsync(const Context& ctx, std::string_view key, const Start& start, Done done,
+  // finished. `start` is any callable taking (const Context&,
+  // std::string_view, Finisher), such as a Start; a follower keeps a copy
+  // to start a call of its own with (see above).
+  template <typename StartFn>
+  void DoAsync(const Context& ctx, std::string_view key, StartFn&& start, Done done,
                std::shared_ptr<const void> owner) {
     static_assert(std::is_same_v<Tag, NoTag>, "DoAsync is for untagged flights");
     static const Tag kTag{};
@@ -159,8 +162,7 @@ class SingleFlight {
       // The leader's own callback first (start may finish at once), while
       // no one else can see the call.
       const uint64_t id = call->next_waiter_id++;
-      call->async_waiters.push_back(
-          {id, [done](const Call& c) { done(*c.result); }, Context::Registration()});
+      call->async_waiters.push_back({id, std::move(done), nullptr, Context::Registration()});
       calls_.emplace(std::string(key), call);
       lock.unlock();
       auto state = std::make_shared<typename Finisher::State>();
@@ -177,29 +179,28 @@ class SingleFlight {
       } catch (...) {
         finish(InternalError("load threw a non-standard exception"));
       }
-      LeaveOnCancel(ctx, call, id, std::move(done));
+      LeaveOnCancel(ctx, call, id);
       return;
     }
     std::shared_ptr<Call> call = it->second;
     lock.unlock();
-    auto follow = [this, ctx, key = std::string(key), start, done,
-                   owner = std::move(owner)](const Call& c) {
-      if (c.leader_ctx_failed && !ctx.Done()) {
-        DoAsync(ctx, key, start, done, owner);
-        return;
-      }
-      done(*c.result);
+    typename Call::Rerun rerun = [this, ctx, key = std::string(key), start,
+                                  owner = std::move(owner)](const Call& c, Done& d) {
+      if (!c.leader_ctx_failed || ctx.Done()) return false;
+      DoAsync(ctx, key, start, std::move(d), owner);
+      return true;
     };
     std::unique_lock call_lock(call->mu);
     if (call->done) {
       call_lock.unlock();
-      follow(*call);  // it completed between the two looks
+      // It completed between the two looks.
+      if (!rerun(*call, done)) done(*call->result);
       return;
     }
     const uint64_t id = call->next_waiter_id++;
-    call->async_waiters.push_back({id, std::move(follow), Context::Registration()});
+    call->async_waiters.push_back({id, std::move(done), std::move(rerun), Context::Registration()});
     call_lock.unlock();
-    LeaveOnCancel(ctx, call, id, std::move(done));
+    LeaveOnCancel(ctx, call, id);
   }
 
   // Number of keys with a call in flight (for tests and metrics).
@@ -216,11 +217,17 @@ class SingleFlight {
     std::optional<Result<T>> result;  // written before done, read after
     bool leader_ctx_failed = false;   // written before done
     const Tag* tag = nullptr;         // valid while the call is in calls_
+    // A follower's second chance: given the completed call, starts a call
+    // of its own with the waiter's callback and returns true if the result
+    // was its leader's context failure (see Do).
+    using Rerun = std::function<bool(const Call&, Done&)>;
     // DoAsync callers waiting; each called once, after done, unless it
-    // left (its context was cancelled).
+    // left (its context was cancelled). The callback itself is held here
+    // (not wrapped) and handed on, so a load copies no callback.
     struct AsyncWaiter {
       uint64_t id = 0;
-      std::function<void(const Call&)> fn;
+      Done done;
+      Rerun rerun;                  // empty for the leader
       Context::Registration leave;  // the cancellation hook that removes it
     };
     std::vector<AsyncWaiter> async_waiters;  // GUARDED_BY(mu)
@@ -228,14 +235,19 @@ class SingleFlight {
   };
 
   // Makes the waiter `id` of `call` leave when `ctx` is cancelled: removed
-  // from the call, `done` gets Cancelled. Registered after the waiter was
-  // added (the hook may run inline, at once), and stored in the waiter
-  // unless the call completed or the waiter left in the meantime.
-  static void LeaveOnCancel(const Context& ctx, const std::shared_ptr<Call>& call, uint64_t id,
-                            Done done) {
+  // from the call, its callback gets Cancelled. Registered after the waiter
+  // was added (the hook may run inline, at once), and stored in the waiter
+  // unless the call completed or the waiter left in the meantime. A call
+  // that completed already (a load that finished inside start, as a local
+  // load with a getter that never blocks does) registers nothing.
+  static void LeaveOnCancel(const Context& ctx, const std::shared_ptr<Call>& call, uint64_t id) {
     if (!ctx.cancellable()) return;
+    {
+      std::lock_guard lock(call->mu);
+      if (call->done) return;
+    }
     std::weak_ptr<Call> weak = call;
-    Context::Registration leave = ctx.OnCancel([weak, id, done = std::move(done)] {
+    Context::Registration leave = ctx.OnCancel([weak, id] {
       std::shared_ptr<Call> c = weak.lock();
       if (c == nullptr) return;
       std::optional<typename Call::AsyncWaiter> gone;
@@ -250,7 +262,7 @@ class SingleFlight {
           }
         }
       }
-      if (gone) done(Result<T>(CancelledError("context cancelled")));
+      if (gone) gone->done(Result<T>(CancelledError("context cancelled")));
       // `gone` (with this hook's own registration) goes here, unlocked.
     });
     std::lock_guard lock(call->mu);
@@ -306,7 +318,10 @@ class SingleFlight {
       waiters.swap(call->async_waiters);
     }
     call->cv.notify_all();
-    for (auto& waiter : waiters) waiter.fn(*call);
+    for (auto& waiter : waiters) {
+      if (waiter.rerun && waiter.rerun(*call, waiter.done)) continue;
+      waiter.done(*call->result);
+    }
     // The waiters' cancellation hooks unregister here, with no lock held
     // (a hook running on another thread is waited for).
   }

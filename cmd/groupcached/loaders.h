@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "groupcache/group.h"
 #include "origin_stats.h"
@@ -56,9 +57,17 @@ class LoadCounter {
  private:
   const size_t max_keys_;
   mutable std::mutex mu_;
-  std::map<std::string, int64_t, std::less<>> counts_;  // GUARDED_BY(mu_)
-  int64_t total_ = 0;                                   // GUARDED_BY(mu_)
-  int64_t untracked_ = 0;                               // GUARDED_BY(mu_)
+  // Looked up by string_view without building a key string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // A hash table: every load records here, and an ordered map's walk of
+  // string compares over 100k keys was a tenth of a load's instructions.
+  // Json() still lists the keys sorted (nlohmann's objects are ordered).
+  std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> counts_;  // GUARDED_BY(mu_)
+  int64_t total_ = 0;                                                       // GUARDED_BY(mu_)
+  int64_t untracked_ = 0;                                                   // GUARDED_BY(mu_)
 };
 
 // The load counters of a daemon's groups, by group name.

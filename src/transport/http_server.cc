@@ -852,8 +852,8 @@ class HttpPool::Impl {
   asio::awaitable<PeerReply> Load(const PeerHandler::Pending& pending) {
     co_return co_await LoadWithin(
         options_.request_timeout,
-        [&](const Context& ctx, const std::function<void(PeerReply)>& done) {
-          PeerHandler::LoadAsync(ctx, pending, run_local_, done);
+        [&](const Context& ctx, std::function<void(PeerReply)> done) {
+          PeerHandler::LoadAsync(ctx, pending, run_local_, std::move(done));
         },
         [&] {
           return PeerHandler::Error(503, "timed out after " +
@@ -867,8 +867,8 @@ class HttpPool::Impl {
   asio::awaitable<PeerReply> LoadForClient(const ApiHandler::Pending& pending) {
     co_return co_await LoadWithin(
         pending.timeout,
-        [&](const Context& ctx, const std::function<void(PeerReply)>& done) {
-          ApiHandler::LoadAsync(ctx, pending, run_local_, done);
+        [&](const Context& ctx, std::function<void(PeerReply)> done) {
+          ApiHandler::LoadAsync(ctx, pending, run_local_, std::move(done));
         },
         [&] {
           return ApiHandler::ReplyFor(
@@ -889,7 +889,7 @@ class HttpPool::Impl {
     CancelSource cancel;
     Context ctx = cancel.context().WithTimeout(limit);
     std::optional<PeerReply> reply = co_await AwaitReply(
-        [&](const std::function<void(PeerReply)>& done) { start(ctx, done); }, limit + kMargin);
+        [&](std::function<void(PeerReply)> done) { start(ctx, std::move(done)); }, limit + kMargin);
     if (reply) co_return std::move(*reply);
     cancel.Cancel();
     co_return timed_out();

@@ -365,6 +365,32 @@ TEST(SingleFlightTest, AsyncFollowerRunsAgainWhenOnlyTheLeadersContextEnded) {
   EXPECT_EQ(runs.load(), 2);
 }
 
+// A load that finishes inside start (a getter that never blocks) is over
+// before DoAsync returns: a cancel that comes later finds nothing to do,
+// and the callback, called once with the value, is not kept.
+TEST(SingleFlightTest, AsyncCallFinishedInsideStartIgnoresALaterCancel) {
+  using Flight = internal::SingleFlight<int>;
+  Flight flight;
+  CancelSource cancel;
+  auto held = std::make_shared<int>(0);
+  std::atomic<int> calls{0};
+  std::atomic<int> value{0};
+  flight.DoAsync(
+      cancel.context(), "k",
+      [](const Context&, std::string_view, const Flight::Finisher& f) { f(42); },
+      [held, &calls, &value](const Result<int>& r) {
+        ++calls;
+        value = r.ok() ? *r : -1;
+      },
+      nullptr);
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(value.load(), 42);
+  EXPECT_EQ(held.use_count(), 1);  // the callback is gone with its call
+  cancel.Cancel();
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(flight.InFlight(), 0U);
+}
+
 TEST(SingleFlightTest, AsyncWaitersWhoseContextIsCancelledLeaveTheCall) {
   using Flight = internal::SingleFlight<int>;
   Flight flight;
