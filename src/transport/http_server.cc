@@ -541,17 +541,16 @@ class HttpPool::Impl {
         std::function<PeerReply()> job;
         std::optional<PeerHandler::Pending> miss;
         std::optional<ApiHandler::Pending> api_miss;
-        std::optional<PeerReply> quick =
-            Prepare(method, target, *request_body, &job, &miss, &api_miss);
+        const bool quick = Prepare(method, target, *request_body, &reply, &job, &miss, &api_miss);
         body_share.Reset();  // the body was consumed or copied
-        if (quick) {
-          reply = std::move(*quick);
-        } else if (miss) {
-          reply = co_await Load(*miss);
-        } else if (api_miss) {
-          reply = co_await LoadForClient(*api_miss);
-        } else {
-          reply = co_await RunOnWorker(job);
+        if (!quick) {
+          if (miss) {
+            reply = co_await Load(*miss);
+          } else if (api_miss) {
+            reply = co_await LoadForClient(*api_miss);
+          } else {
+            reply = co_await RunOnWorker(job);
+          }
         }
         --in_flight_;
         buffer.consume(short_head);  // method and target pointed into it
@@ -726,26 +725,31 @@ class HttpPool::Impl {
     return out + (sizeof(digits) - i);
   }
 
-  // The part of a request that needs no waiting: the answer, or the GET
-  // that missed in *miss, or in *job a handler to run on a worker.
-  std::optional<PeerReply> Prepare(std::string_view method, std::string_view target,
-                                   const std::string& body, std::function<PeerReply()>* job,
-                                   std::optional<PeerHandler::Pending>* miss,
-                                   std::optional<ApiHandler::Pending>* api_miss) {
+  // The part of a request that needs no waiting: the answer in *reply (a
+  // default-built one; true), or (false) the GET that missed in *miss, or
+  // in *job a handler to run on a worker.
+  bool Prepare(std::string_view method, std::string_view target, const std::string& body,
+               PeerReply* reply, std::function<PeerReply()>* job,
+               std::optional<PeerHandler::Pending>* miss,
+               std::optional<ApiHandler::Pending>* api_miss) {
     size_t q = target.find('?');
     std::string_view path = target.substr(0, q);
     if (path.substr(0, ApiHandler::kPrefix.size()) == ApiHandler::kPrefix) {
       std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
-      std::optional<PeerReply> reply =
+      std::optional<PeerReply> quick =
           api_.Handle(method, path, query, body, &api_miss->emplace(), job);
-      if (reply || *job) api_miss->reset();
-      return reply;
+      if (quick || *job) api_miss->reset();
+      if (!quick) return false;
+      *reply = std::move(*quick);
+      return true;
     }
     if (path.substr(0, options_.base_path.size()) == options_.base_path) {
       // On the caller's stack: neither a hit nor a miss allocates for it.
-      std::optional<PeerReply> reply = handler_.Handle(method, path, body, &miss->emplace());
-      if (reply) miss->reset();
-      return reply;
+      if (handler_.Handle(method, path, body, reply, &miss->emplace())) {
+        miss->reset();
+        return true;
+      }
+      return false;
     } else {
       Handler handler;
       {
@@ -753,7 +757,10 @@ class HttpPool::Impl {
         auto it = handlers_.find(std::string(method) + " " + std::string(path));
         if (it != handlers_.end()) handler = it->second;
       }
-      if (!handler) return PeerHandler::Error(404, "404 page not found");
+      if (!handler) {
+        *reply = PeerHandler::Error(404, "404 page not found");
+        return true;
+      }
       auto req = std::make_shared<HttpRequest>();
       req->method = std::string(method);
       req->path = std::string(path);
@@ -764,7 +771,7 @@ class HttpPool::Impl {
         return PeerReply{r.status, {}, std::move(r.body), std::nullopt, std::move(r.content_type)};
       };
     }
-    return std::nullopt;
+    return false;
   }
 
   // Waits, without holding the thread, for `start` to deliver a reply

@@ -6,6 +6,12 @@
 #include "groupcache.pb.h"
 
 namespace groupcache::internal {
+namespace {
+
+// The content type of a GetResponse (Go's groupcache sends this).
+constexpr std::string_view kValueType = "application/x-protobuf";
+
+}  // namespace
 
 PeerHandler::PeerHandler(Registry* registry, const HttpPoolOptions& options, Logger* logger)
     : registry_(registry),
@@ -23,56 +29,61 @@ size_t PeerReply::size() const {
   return value ? FrameGetResponse(*value).Size(value->size()) : body.size();
 }
 
-PeerReply PeerHandler::Value(const ByteView& value) {
-  return {200, "application/x-protobuf", {}, value, {}};
-}
+PeerReply PeerHandler::Value(const ByteView& value) { return {200, kValueType, {}, value, {}}; }
 
-std::optional<PeerReply> PeerHandler::Handle(std::string_view method, std::string_view path,
-                                             const std::string& body, Pending* pending) const {
+bool PeerHandler::Handle(std::string_view method, std::string_view path, const std::string& body,
+                         PeerReply* reply, Pending* pending) const {
+  auto answer = [reply](PeerReply r) {
+    *reply = std::move(r);
+    return true;
+  };
   if (method != "GET" && method != "PUT" && method != "DELETE") {
-    return Error(405, "method not allowed: " + std::string(method));
+    return answer(Error(405, "method not allowed: " + std::string(method)));
   }
   std::string storage;  // only a path with escapes is copied
   std::optional<std::string_view> decoded = PercentDecodeView(path, &storage);
   if (!decoded || !decoded->starts_with(base_path_)) {
     logger_->Warn("bad request path", {{"path", path}});
-    return Error(400, "bad request");
+    return answer(Error(400, "bad request"));
   }
   std::string_view rest = decoded->substr(base_path_.size());
   // The decoded path splits at its first '/': group names cannot contain
   // one (Registry refuses them), keys can.
   size_t slash = rest.find('/');
-  if (slash == std::string_view::npos) return Error(400, "bad request");
+  if (slash == std::string_view::npos) return answer(Error(400, "bad request"));
   std::string_view group_name = rest.substr(0, slash);
   std::string_view key = rest.substr(slash + 1);
   if (key.size() > max_key_bytes_) {
-    return Error(414, "key of " + std::to_string(key.size()) + " bytes is over the limit of " +
-                          std::to_string(max_key_bytes_));
+    return answer(Error(414, "key of " + std::to_string(key.size()) +
+                                 " bytes is over the limit of " + std::to_string(max_key_bytes_)));
   }
   std::shared_ptr<Group> group = registry_->GetGroup(group_name);
-  if (group == nullptr) return Error(404, "no such group: " + std::string(group_name));
+  if (group == nullptr) return answer(Error(404, "no such group: " + std::string(group_name)));
 
   if (method == "PUT") {
     groupcachepb::SetRequest request;
     if (!request.ParseFromString(body)) {
       logger_->Warn("undecodable PUT body", {{"group", group_name}});
-      return Error(400, "undecodable SetRequest body");
+      return answer(Error(400, "undecodable SetRequest body"));
     }
     // The key is the URL's: a body naming another key must not redirect
     // the write (a defect of the reference we do not copy).
     group->SetFromPeer(
         key, ByteView(std::move(*request.mutable_value()), FromUnixNanos(request.expire())));
-    return PeerReply{200, "text/plain; charset=utf-8", "", std::nullopt, {}};
+    return answer(PeerReply{200, "text/plain; charset=utf-8", "", std::nullopt, {}});
   }
   if (method == "DELETE") {
     group->RemoveFromPeer(key);
-    return PeerReply{200, "text/plain; charset=utf-8", "", std::nullopt, {}};
+    return answer(PeerReply{200, "text/plain; charset=utf-8", "", std::nullopt, {}});
   }
-  ByteView value;
-  if (group->LookupForPeer(key, &value)) return Value(value);
+  if (ByteView value; group->LookupForPeer(key, &value)) {
+    reply->content_type = kValueType;
+    reply->value.emplace(std::move(value));
+    return true;
+  }
   pending->group = std::move(group);
   pending->key = std::string(key);
-  return std::nullopt;
+  return false;
 }
 
 void PeerHandler::LoadAsync(const Context& ctx, const Pending& pending,

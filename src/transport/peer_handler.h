@@ -59,9 +59,12 @@ class PeerHandler {
   PeerHandler(Registry* registry, const HttpPoolOptions& options, Logger* logger);
 
   // `path` is the raw request path (still escaped, without the query),
-  // starting with the base path.
-  std::optional<PeerReply> Handle(std::string_view method, std::string_view path,
-                                  const std::string& body, Pending* pending) const;
+  // starting with the base path. Answers into `reply` (a default-built one)
+  // and returns true, or returns false with a GET that missed left in
+  // `pending` for LoadAsync. A hit fills `reply` in place: a reply built
+  // here and moved out twice on its way to the writer was 4% of a warm GET.
+  bool Handle(std::string_view method, std::string_view path, const std::string& body,
+              PeerReply* reply, Pending* pending) const;
 
   // Loads a Pending GET without blocking (Group::GetForPeerAsync): `done`
   // gets the reply once, from any thread.
