@@ -158,6 +158,10 @@ struct ReplyWait {
   std::optional<PeerReply> reply;       // GUARDED_BY(mu)
   asio::steady_timer* timer = nullptr;  // GUARDED_BY(mu); null once done waiting
   asio::any_io_executor executor;       // the request's own (its strand)
+  // The io_context when the request's executor is that io_context's own
+  // (one I/O thread): a reply that comes on its thread wakes the timer at
+  // once, without a post. GUARDED_BY(mu); null once done waiting.
+  asio::io_context* io = nullptr;
 };
 
 }  // namespace
@@ -797,6 +801,7 @@ class HttpPool::Impl {
     {
       std::lock_guard lock(wait->mu);
       wait->timer = &timer;
+      if (options_.io_threads == 1) wait->io = &io_;
     }
     // However this frame ends (also destroyed unfinished with the
     // io_context), the callback, which may come much later from a load,
@@ -808,6 +813,7 @@ class HttpPool::Impl {
         std::lock_guard lock(w.mu);
         w.timer = nullptr;
         w.executor = {};
+        w.io = nullptr;
       }
     } forget{*wait};
     beast::error_code ec;
@@ -820,6 +826,14 @@ class HttpPool::Impl {
             std::lock_guard lock(wait->mu);
             if (wait->timer == nullptr) return;  // gave up
             wait->reply = std::move(reply);
+            // On the request's own thread (a load that finished at once, a
+            // peer fetch's answer on the shared I/O thread) the timer is
+            // woken here: its handler is posted all the same, and a post of
+            // our own cost an allocation and a trip through the queue.
+            if (wait->io != nullptr && wait->io->get_executor().running_in_this_thread()) {
+              wait->timer->cancel();
+              return;
+            }
             gate->Post(wait->executor, [wait] {
               std::lock_guard l(wait->mu);
               if (wait->timer != nullptr) wait->timer->cancel();
