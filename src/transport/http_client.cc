@@ -546,13 +546,15 @@ class HttpPeerClient final : public PeerClient,
     Conn(Conn&& other) noexcept
         : stream_(std::move(other.stream_)),
           owner_(std::exchange(other.owner_, nullptr)),
-          idle_since_(other.idle_since_) {}
+          idle_since_(other.idle_since_),
+          read_buffer_(std::move(other.read_buffer_)) {}
     Conn& operator=(Conn&& other) noexcept {
       if (this != &other) {
         Release();
         stream_ = std::move(other.stream_);
         owner_ = std::exchange(other.owner_, nullptr);
         idle_since_ = other.idle_since_;
+        read_buffer_ = std::move(other.read_buffer_);
       }
       return *this;
     }
@@ -566,6 +568,10 @@ class HttpPeerClient final : public PeerClient,
     TcpStream& tcp() const { return beast::get_lowest_layer(*stream_); }
     Clock::time_point idle_since() const { return idle_since_; }
     void set_idle_since(Clock::time_point t) { idle_since_ = t; }
+    // Answers are read into this, kept with the connection between
+    // exchanges: a buffer of its own per exchange was an 8 KiB allocation
+    // and release (outside malloc's per-thread cache) for every fetch.
+    beast::flat_buffer& read_buffer() { return read_buffer_; }
 
    private:
     void Release() {
@@ -578,6 +584,7 @@ class HttpPeerClient final : public PeerClient,
     std::unique_ptr<Stream> stream_;
     HttpPeerClient* owner_ = nullptr;
     Clock::time_point idle_since_;
+    beast::flat_buffer read_buffer_;
   };
 
   // True if an idle connection can carry a request: the peer has neither
@@ -677,7 +684,8 @@ class HttpPeerClient final : public PeerClient,
       // Most answers take the short way (http_head.h): the head is parsed
       // in the read buffer and the body left there, from which a value is
       // copied once. Beast reads whatever the short way declines.
-      beast::flat_buffer buffer;
+      beast::flat_buffer& buffer = conn.read_buffer();
+      buffer.clear();  // a reused connection's is empty already
       size_t n = co_await (*conn).async_read_some(buffer.prepare(kFirstRead),
                                                   asio::redirect_error(asio::use_awaitable, ec));
       buffer.commit(n);
@@ -730,6 +738,9 @@ class HttpPeerClient final : public PeerClient,
       // Bytes past the answer were never asked for: the connection's
       // state is unknown, so it is not reused.
       if (keep_alive && buffer.size() == 0 && !call->aborted) {
+        // An idle connection keeps a buffer of the usual size, not one
+        // grown for a large answer.
+        if (buffer.capacity() > kKeptReadBuffer) buffer.shrink_to_fit();
         conn.tcp().expires_never();
         self->PutIdle(std::move(conn));
       }
@@ -740,6 +751,8 @@ class HttpPeerClient final : public PeerClient,
   // The first read of an answer: a whole GetResponse of a few KiB, as
   // most are, needs no second one.
   static constexpr size_t kFirstRead = 8192;
+  // The most read buffer an idle connection keeps (see Conn::read_buffer).
+  static constexpr size_t kKeptReadBuffer = 16384;
 
   // The outcome of an answer read whole: a GET's 200 decoded into its
   // value, anything else with its body (an error's text).

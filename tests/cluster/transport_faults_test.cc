@@ -208,6 +208,40 @@ TEST(TransportFaultsTest, AnswersReadEitherWayGiveTheSameValue) {
   }
 }
 
+// A pooled connection keeps its read buffer between answers (shrunk back
+// after a large one): answers of every size in turn, over the same kept-
+// alive connections, each come out whole and only themselves.
+TEST(TransportFaultsTest, KeptConnectionsReadAnswersOfEverySizeInTurn) {
+  Registry registry(RegistryOptions{NewNullLogger()});
+  // "<n>-<tag>": n bytes, each the tag's first letter, the last one '$'.
+  auto group = registry.NewGroup("g", 64 << 20, [](const Context&, std::string_view key, Sink& d) {
+    size_t dash = key.find('-');
+    std::string value(std::stoul(std::string(key.substr(0, dash))), key[dash + 1]);
+    value.back() = '$';
+    return d.SetString(std::move(value));
+  });
+  ASSERT_TRUE(group.ok()) << group.status().ToString();
+  int port = testing::FreePort();
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  auto server = HttpPool::Start(&registry, url, "127.0.0.1:" + std::to_string(port), {});
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  HttpClientPool clients;
+  std::shared_ptr<PeerClient> client = clients.ClientFor(url);
+  const std::vector<size_t> sizes = {100, 300000, 10, 20000, 9000, 1, 1 << 20, 64, 16384, 5};
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const char tag = static_cast<char>('a' + i);
+      const std::string key = std::to_string(sizes[i]) + "-" + tag + std::to_string(round);
+      auto r = client->Get(Context::Background().WithTimeout(5s), "g", key);
+      ASSERT_TRUE(r.ok()) << key << ": " << r.status().ToString();
+      ASSERT_EQ(r->size(), sizes[i]) << key;
+      std::string want(sizes[i], tag);
+      want.back() = '$';
+      ASSERT_TRUE(r->view() == want) << key;
+    }
+  }
+}
+
 TEST(TransportFaultsTest, OversizedHeadersGet431AndTheServerGoesOn) {
   Node node("http://127.0.0.1:1");
   int port = node.pool->port();
