@@ -465,6 +465,10 @@ class MdnsProvider::Impl {
     AvahiProtocol protocol = AVAHI_PROTO_UNSPEC;
     bool browsed = true;             // false once the browser has removed it
     AvahiTimeout* verify = nullptr;  // set while Avahi's "gone" is being checked
+    // The host of its last FOUND (ours included), and the pending swap for
+    // a fresh resolver when the instance moved to another host (Restart).
+    std::string host;
+    AvahiTimeout* restart = nullptr;
   };
   struct Address {
     AvahiIfIndex ifindex = AVAHI_IF_UNSPEC;
@@ -713,6 +717,7 @@ class MdnsProvider::Impl {
     for (auto& [name, inst] : instances_) {
       for (auto& [key, r] : inst.resolvers) {
         if (r->verify != nullptr) Poll()->timeout_free(r->verify);
+        if (r->restart != nullptr) Poll()->timeout_free(r->restart);
         if (r->handle != nullptr) avahi_s_service_resolver_free(r->handle);
       }
       if (inst.recheck != nullptr) Poll()->timeout_free(inst.recheck);
@@ -939,6 +944,21 @@ class MdnsProvider::Impl {
     bool own =
         (flags & AVAHI_LOOKUP_RESULT_OUR_OWN) != 0 ||
         (host != nullptr && avahi_domain_equal(host, avahi_server_get_host_name_fqdn(server_)));
+    if (event == AVAHI_RESOLVER_FOUND && host != nullptr) {
+      const bool moved = !r.host.empty() && !avahi_domain_equal(host, r.host.c_str());
+      r.host = host;
+      if (moved) {
+        // The name went from one host to another (ours to a remote node's
+        // when we renamed after a conflict, or a node that restarted on
+        // another host). Avahi's resolver then pairs the new SRV with the
+        // old host's address record, and keeps that pair: a node was
+        // reported at our own address with its port. A fresh resolver
+        // reads both anew; until then nothing is found.
+        Restart(r);
+        Update(r.instance);
+        return;
+      }
+    }
     if (event == AVAHI_RESOLVER_FOUND && a != nullptr && port != 0 && !own) {
       if (IsLinkLocalV6(*a)) {
         logger_->Debug(std::string(kLog) + "skipping a link-local address", {{"instance", name}});
@@ -988,7 +1008,35 @@ class MdnsProvider::Impl {
       r.handle = old;  // keep the one we had; the deadline still decides
     } else {
       avahi_s_service_resolver_free(old);
+      r.host.clear();  // a fresh resolver: its first host is not a move
     }
+  }
+
+  // Replaces r's resolver with a fresh one, from the loop (this runs in
+  // the old one's callback, which must not free it).
+  void Restart(Resolver& r) {
+    if (r.restart != nullptr) return;
+    timeval now{};
+    avahi_elapse_time(&now, 0, 0);
+    r.restart = Poll()->timeout_new(Poll(), &now, &Impl::OnRestart, &r);
+  }
+  static void OnRestart(AvahiTimeout* /*t*/, void* userdata) {
+    auto* r = static_cast<Resolver*>(userdata);
+    r->impl->Restarted(*r);
+  }
+  void Restarted(Resolver& r) {
+    Poll()->timeout_free(r.restart);
+    r.restart = nullptr;
+    logger_->Info(std::string(kLog) + "instance moved to another host; resolving it anew",
+                  {{"instance", r.instance}, {"host", r.host}});
+    AvahiSServiceResolver* fresh = avahi_s_service_resolver_new(
+        server_, r.ifindex, r.protocol, r.instance.c_str(), settings_.service.c_str(),
+        settings_.domain.c_str(), r.protocol, static_cast<AvahiLookupFlags>(0), &Impl::OnResolve,
+        &r);
+    if (fresh == nullptr) return;  // keep the old one; its next FOUND tries again
+    avahi_s_service_resolver_free(r.handle);
+    r.handle = fresh;
+    r.host.clear();
   }
 
   static void OnVerified(AvahiTimeout* /*t*/, void* userdata) {
@@ -1027,6 +1075,7 @@ class MdnsProvider::Impl {
   template <typename Iterator>
   void DropResolver(Instance& inst, Iterator r) {
     if (r->second->verify != nullptr) Poll()->timeout_free(r->second->verify);
+    if (r->second->restart != nullptr) Poll()->timeout_free(r->second->restart);
     avahi_s_service_resolver_free(r->second->handle);
     inst.resolvers.erase(r);
   }
