@@ -1000,16 +1000,21 @@ class MdnsProvider::Impl {
     avahi_elapse_time(&when, kVerifyMs, 0);
     r.verify = Poll()->timeout_new(Poll(), &when, &Impl::OnVerified, &r);
     AvahiSServiceResolver* old = r.handle;
-    r.handle = avahi_s_service_resolver_new(server_, r.ifindex, r.protocol, r.instance.c_str(),
-                                            settings_.service.c_str(), settings_.domain.c_str(),
-                                            r.protocol, static_cast<AvahiLookupFlags>(0),
-                                            &Impl::OnResolve, &r);
+    r.handle = NewResolver(r);
     if (r.handle == nullptr) {
       r.handle = old;  // keep the one we had; the deadline still decides
     } else {
       avahi_s_service_resolver_free(old);
       r.host.clear();  // a fresh resolver: its first host is not a move
     }
+  }
+
+  // A service resolver for r's instance on r's interface and protocol.
+  AvahiSServiceResolver* NewResolver(Resolver& r) {
+    return avahi_s_service_resolver_new(server_, r.ifindex, r.protocol, r.instance.c_str(),
+                                        settings_.service.c_str(), settings_.domain.c_str(),
+                                        r.protocol, static_cast<AvahiLookupFlags>(0),
+                                        &Impl::OnResolve, &r);
   }
 
   // Replaces r's resolver with a fresh one, from the loop (this runs in
@@ -1029,10 +1034,7 @@ class MdnsProvider::Impl {
     r.restart = nullptr;
     logger_->Info(std::string(kLog) + "instance moved to another host; resolving it anew",
                   {{"instance", r.instance}, {"host", r.host}});
-    AvahiSServiceResolver* fresh = avahi_s_service_resolver_new(
-        server_, r.ifindex, r.protocol, r.instance.c_str(), settings_.service.c_str(),
-        settings_.domain.c_str(), r.protocol, static_cast<AvahiLookupFlags>(0), &Impl::OnResolve,
-        &r);
+    AvahiSServiceResolver* fresh = NewResolver(r);
     if (fresh == nullptr) return;  // keep the old one; its next FOUND tries again
     avahi_s_service_resolver_free(r.handle);
     r.handle = fresh;
