@@ -691,8 +691,25 @@ class HttpPool::Impl {
   static void WriteHead(const PeerReply& reply, size_t body_size, bool close, bool http10,
                         std::string* head) {
     using namespace std::string_view_literals;
-    const std::string_view reason = http::obsolete_reason(static_cast<http::status>(reply.status));
     const std::string_view type = reply.type();
+    // Nearly every answer is a peer GET's value: its head up to the length
+    // is one constant (writing it field by field was half the head's cost).
+    static constexpr std::string_view kValueHead =
+        "HTTP/1.1 200 OK\r\nServer: groupcache-cpp\r\n"
+        "Content-Type: application/x-protobuf\r\nContent-Length: "sv;
+    if (reply.status == 200 && reply.headers.empty() && type == "application/x-protobuf"sv) {
+      head->resize(kValueHead.size() + 64);  // 20 digits and the largest ending
+      char* p = head->data();
+      std::memcpy(p, kValueHead.data(), kValueHead.size());
+      p = PutNumber(body_size, p + kValueHead.size());
+      const std::string_view end = close    ? "\r\nConnection: close\r\n\r\n"sv
+                                   : http10 ? "\r\nConnection: keep-alive\r\n\r\n"sv
+                                            : "\r\n\r\n"sv;
+      std::memcpy(p, end.data(), end.size());
+      head->resize(static_cast<size_t>(p + end.size() - head->data()));
+      return;
+    }
+    const std::string_view reason = http::obsolete_reason(static_cast<http::status>(reply.status));
     const bool allow = reply.status == 405 && reply.headers.empty();
     // The fixed text and the two numbers below come to under 170 bytes.
     head->resize(200 + reason.size() + type.size() + reply.headers.size());
