@@ -482,7 +482,7 @@ class HttpPool::Impl {
         // executor, which the connection's is: through the type-erased one
         // it cost a second allocation, which missed Asio's per-thread cache
         // (two blocks) whenever more than two connections were answered in
-        // a row, 7% of a warm GET.
+        // a row, a tenth of a warm GET.
         auto token = asio::redirect_error(asio::use_awaitable, ec);
         size_t n = co_await asio::async_initiate<decltype(token), void(beast::error_code, size_t)>(
             [&](auto handler) {
