@@ -1035,7 +1035,8 @@ class MdnsProvider::Impl {
     logger_->Info(std::string(kLog) + "instance moved to another host; resolving it anew",
                   {{"instance", r.instance}, {"host", r.host}});
     AvahiSServiceResolver* fresh = NewResolver(r);
-    if (fresh == nullptr) return;  // keep the old one; its next FOUND tries again
+    // Out of memory or the server going down: keep the old one, as before.
+    if (fresh == nullptr) return;
     avahi_s_service_resolver_free(r.handle);
     r.handle = fresh;
     r.host.clear();
