@@ -684,8 +684,8 @@ class HttpPeerClient final : public PeerClient,
       // Most answers take the short way (http_head.h): the head is parsed
       // in the read buffer and the body left there, from which a value is
       // copied once. Beast reads whatever the short way declines.
+      // Empty: a connection is kept only with nothing left in it.
       beast::flat_buffer& buffer = conn.read_buffer();
-      buffer.clear();  // a reused connection's is empty already
       size_t n = co_await (*conn).async_read_some(buffer.prepare(kFirstRead),
                                                   asio::redirect_error(asio::use_awaitable, ec));
       buffer.commit(n);

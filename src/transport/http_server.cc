@@ -324,7 +324,7 @@ class HttpPool::Impl {
       // its coroutine and its watchdog never run at once; with one (the
       // default) the io_context itself is that strand.
       asio::any_io_executor executor = io_.get_executor();
-      if (options_.io_threads > 1) executor = asio::make_strand(io_);
+      if (own_io_ == nullptr) executor = asio::make_strand(io_);
       tcp::socket socket =
           co_await acceptor_.async_accept(executor, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
@@ -490,8 +490,8 @@ class HttpPool::Impl {
               auto deferred = [read, handler = std::move(handler)]() mutable {
                 read(std::move(handler));
               };
-              if (options_.io_threads == 1) {
-                asio::post(io_.get_executor(), std::move(deferred));
+              if (own_io_ != nullptr) {
+                asio::post(own_io_->get_executor(), std::move(deferred));
               } else {
                 asio::post(stream.get_executor(), std::move(deferred));
               }
@@ -697,7 +697,8 @@ class HttpPool::Impl {
     static constexpr std::string_view kValueHead =
         "HTTP/1.1 200 OK\r\nServer: groupcache-cpp\r\n"
         "Content-Type: application/x-protobuf\r\nContent-Length: "sv;
-    if (reply.status == 200 && reply.headers.empty() && type == "application/x-protobuf"sv) {
+    static_assert(kValueHead.find(PeerHandler::kValueType) != std::string_view::npos);
+    if (reply.status == 200 && reply.headers.empty() && type == PeerHandler::kValueType) {
       head->resize(kValueHead.size() + 64);  // 20 digits and the largest ending
       char* p = head->data();
       std::memcpy(p, kValueHead.data(), kValueHead.size());
@@ -818,7 +819,7 @@ class HttpPool::Impl {
     {
       std::lock_guard lock(wait->mu);
       wait->timer = &timer;
-      if (options_.io_threads == 1) wait->io = &io_;
+      wait->io = own_io_;
     }
     // However this frame ends (also destroyed unfinished with the
     // io_context), the callback, which may come much later from a load,
@@ -952,6 +953,10 @@ class HttpPool::Impl {
   // connections using it, which go with io_.
   const std::shared_ptr<asio::ssl::context> server_tls_;
   asio::io_context io_;
+  // &io_ when one thread runs it (the default): the connections' executor
+  // is then io_'s own, to which a post goes directly and on whose thread a
+  // reply can wake its request in place; null with several I/O threads.
+  asio::io_context* const own_io_ = options_.io_threads == 1 ? &io_ : nullptr;
   // Shared with the group's runner below, which a load may call after
   // this pool is gone (a waiter that leads the load again): it is then
   // closed and refuses.

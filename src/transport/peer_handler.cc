@@ -6,12 +6,6 @@
 #include "groupcache.pb.h"
 
 namespace groupcache::internal {
-namespace {
-
-// The content type of a GetResponse (Go's groupcache sends this).
-constexpr std::string_view kValueType = "application/x-protobuf";
-
-}  // namespace
 
 PeerHandler::PeerHandler(Registry* registry, const HttpPoolOptions& options, Logger* logger)
     : registry_(registry),
@@ -29,7 +23,11 @@ size_t PeerReply::size() const {
   return value ? FrameGetResponse(*value).Size(value->size()) : body.size();
 }
 
-PeerReply PeerHandler::Value(const ByteView& value) { return {200, kValueType, {}, value, {}}; }
+void PeerHandler::FillValue(PeerReply* reply, ByteView value) {
+  reply->status = 200;
+  reply->content_type = kValueType;
+  reply->value.emplace(std::move(value));
+}
 
 bool PeerHandler::Handle(std::string_view method, std::string_view path, const std::string& body,
                          PeerReply* reply, Pending* pending) const {
@@ -77,8 +75,7 @@ bool PeerHandler::Handle(std::string_view method, std::string_view path, const s
     return answer(PeerReply{200, "text/plain; charset=utf-8", "", std::nullopt, {}});
   }
   if (ByteView value; group->LookupForPeer(key, &value)) {
-    reply->content_type = kValueType;
-    reply->value.emplace(std::move(value));
+    FillValue(reply, std::move(value));
     return true;
   }
   pending->group = std::move(group);
@@ -95,7 +92,11 @@ void PeerHandler::LoadAsync(const Context& ctx, const Pending& pending,
 }
 
 PeerReply PeerHandler::ReplyFor(const Result<ByteView>& value) {
-  if (value.ok()) return Value(*value);
+  if (value.ok()) {
+    PeerReply reply;
+    FillValue(&reply, *value);
+    return reply;
+  }
   const Status& s = value.status();
   if (s.code() == StatusCode::kNotFound) return Error(404, s.message());
   // The loader refused the key itself: the asking peer must not retry it.

@@ -76,8 +76,12 @@ class PeerHandler {
 
   static PeerReply Error(int status, std::string message);
 
+  // The content type of a GetResponse (Go's groupcache sends this).
+  static constexpr std::string_view kValueType = "application/x-protobuf";
+
  private:
-  static PeerReply Value(const ByteView& value);
+  // Makes `reply` (a default-built one) the answer carrying `value`.
+  static void FillValue(PeerReply* reply, ByteView value);
 
   Registry* registry_;
   std::string base_path_;

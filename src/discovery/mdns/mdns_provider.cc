@@ -346,9 +346,7 @@ class MdnsProvider::Impl {
       want_published_ = true;
       instance_ = settings_.name;
       if (publish_now_ == nullptr) {
-        timeval now{};
-        avahi_elapse_time(&now, 0, 0);
-        publish_now_ = Poll()->timeout_new(Poll(), &now, &Impl::OnPublishNow, this);
+        publish_now_ = TimeoutIn(0, &Impl::OnPublishNow, this);
       }
     }
     std::unique_lock lock(reg_mu_);
@@ -512,9 +510,7 @@ class MdnsProvider::Impl {
   int Publish(AvahiServer* s) {
     PublishAddresses(s);
     if (addr_poll_ == nullptr) {
-      timeval when{};
-      avahi_elapse_time(&when, kAddressPollMs, 0);
-      addr_poll_ = Poll()->timeout_new(Poll(), &when, &Impl::OnAddressPoll, this);
+      addr_poll_ = TimeoutIn(kAddressPollMs, &Impl::OnAddressPoll, this);
     }
     if (group_ == nullptr) {
       group_ = avahi_s_entry_group_new(s, &Impl::OnGroup, this);
@@ -680,9 +676,7 @@ class MdnsProvider::Impl {
     published_addrs_.clear();
     if (republish_host_ == nullptr) {
       next_host_ = next;
-      timeval now{};
-      avahi_elapse_time(&now, 0, 0);
-      republish_host_ = Poll()->timeout_new(Poll(), &now, &Impl::OnRenameHost, this);
+      republish_host_ = TimeoutIn(0, &Impl::OnRenameHost, this);
     }
     avahi_free(next);
   }
@@ -749,6 +743,13 @@ class MdnsProvider::Impl {
   }
 
   const AvahiPoll* Poll() const { return avahi_threaded_poll_get(poll_); }
+  // A timeout on the loop, `ms` from now (0: from the loop at once, as
+  // what must not run inside a callback of Avahi's is scheduled).
+  AvahiTimeout* TimeoutIn(unsigned ms, AvahiTimeoutCallback callback, void* userdata) const {
+    timeval when{};
+    avahi_elapse_time(&when, ms, 0);
+    return Poll()->timeout_new(Poll(), &when, callback, userdata);
+  }
 
   // ---- Avahi callbacks (Avahi's thread, its lock held) ----
 
@@ -827,9 +828,7 @@ class MdnsProvider::Impl {
         // Not from inside Avahi's conflict handling, which is still
         // walking the entries a reset would free: from the loop, at once.
         if (republish_ == nullptr) {
-          timeval now{};
-          avahi_elapse_time(&now, 0, 0);
-          republish_ = Poll()->timeout_new(Poll(), &now, &Impl::OnRepublish, this);
+          republish_ = TimeoutIn(0, &Impl::OnRepublish, this);
         }
         break;
       }
@@ -976,9 +975,7 @@ class MdnsProvider::Impl {
     if (!r.found && !r.browsed) {
       // Gone from the browser and unresolvable: free it, from the loop
       // rather than inside its own callback.
-      timeval now{};
-      avahi_elapse_time(&now, 0, 0);
-      r.verify = Poll()->timeout_new(Poll(), &now, &Impl::OnVerified, &r);
+      r.verify = TimeoutIn(0, &Impl::OnVerified, &r);
     }
     Update(r.instance);
   }
@@ -996,9 +993,7 @@ class MdnsProvider::Impl {
     logger_->Debug(std::string(kLog) + "checking that an instance is gone",
                    {{"instance", r.instance}});
     // The deadline first: a FOUND (even one delivered at once) cancels it.
-    timeval when{};
-    avahi_elapse_time(&when, kVerifyMs, 0);
-    r.verify = Poll()->timeout_new(Poll(), &when, &Impl::OnVerified, &r);
+    r.verify = TimeoutIn(kVerifyMs, &Impl::OnVerified, &r);
     AvahiSServiceResolver* old = r.handle;
     r.handle = NewResolver(r);
     if (r.handle == nullptr) {
@@ -1021,9 +1016,7 @@ class MdnsProvider::Impl {
   // the old one's callback, which must not free it).
   void Restart(Resolver& r) {
     if (r.restart != nullptr) return;
-    timeval now{};
-    avahi_elapse_time(&now, 0, 0);
-    r.restart = Poll()->timeout_new(Poll(), &now, &Impl::OnRestart, &r);
+    r.restart = TimeoutIn(0, &Impl::OnRestart, &r);
   }
   static void OnRestart(AvahiTimeout* /*t*/, void* userdata) {
     auto* r = static_cast<Resolver*>(userdata);
@@ -1261,10 +1254,8 @@ class MdnsProvider::Impl {
         r = next;
       }
     }
-    timeval when{};
-    avahi_elapse_time(&when, kGoodbyeRecheckMs, 0);
     inst.recheck_arg = std::make_unique<RecheckArg>(RecheckArg{this, it->first});
-    inst.recheck = Poll()->timeout_new(Poll(), &when, &Impl::OnRecheck, inst.recheck_arg.get());
+    inst.recheck = TimeoutIn(kGoodbyeRecheckMs, &Impl::OnRecheck, inst.recheck_arg.get());
     Update(it->first);
   }
 
