@@ -131,6 +131,11 @@ void RemoveFromPeersBut(const Context& ctx, const std::string& group, PeerPicker
   }
 }
 
+// Where a cache hit was, as GetAsync reports it.
+Group::Source HitSource(CacheType which) {
+  return which == CacheType::kMain ? Group::Source::kHit : Group::Source::kHot;
+}
+
 }  // namespace
 
 Group::Group(GroupOptions options, std::shared_ptr<internal::PickerSlot> peers,
@@ -251,7 +256,7 @@ void Group::GetAsync(const Context& ctx, std::string_view key, const LocalRunner
   ByteView value;
   CacheType which = CacheType::kMain;
   if (cache_->Lookup(key, &value, &which)) {
-    done(value, which == CacheType::kMain ? Source::kHit : Source::kHot);
+    done(value, HitSource(which));
     return;
   }
   std::shared_ptr<PeerPicker> picker = peers_->Get();
@@ -439,6 +444,16 @@ Group::Latencies Group::GetLatencies() const {
 
 void Group::ObserveClientGet(Source source, Clock::duration elapsed) {
   counters_->client_get[static_cast<size_t>(source)].Observe(elapsed);
+}
+
+bool Group::LookupForClient(std::string_view key, ByteView* out, Source* source) {
+  CacheType which = CacheType::kMain;
+  if (!cache_->Lookup(key, out, &which)) {
+    Bump(counters_->extra_lookups);  // GetAsync will look (and count) again
+    return false;
+  }
+  *source = HitSource(which);
+  return true;
 }
 
 bool Group::LookupForPeer(std::string_view key, ByteView* out) {

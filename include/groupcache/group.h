@@ -203,6 +203,12 @@ class Group : public std::enable_shared_from_this<Group> {
 
   // "hit", "hot", "peer", "load".
   static std::string_view SourceName(Source source);
+  // The cache half of GetAsync, for a transport serving application
+  // clients on an I/O thread: answers from the caches only, never loads.
+  // On a hit counts a Get that hit and returns true with the value and
+  // where it was (kHit or kHot); on a miss counts nothing (the transport
+  // then calls GetAsync, which counts the Get).
+  bool LookupForClient(std::string_view key, ByteView* out, Source* source);
   // The non-blocking Get, for a transport serving application clients (an
   // HTTP API): like GetForPeerAsync, but counted as a Get of this process
   // (not a server request), and `done` is also told where the value came

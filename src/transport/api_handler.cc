@@ -37,6 +37,12 @@ std::optional<std::string> QueryValue(std::string_view query, std::string_view n
   return std::nullopt;
 }
 
+// Appends the header line naming where a value came from (one allocation
+// for an empty `headers`; concatenated temporaries were three).
+void AppendSourceHeader(std::string* headers, Group::Source source) {
+  headers->append("X-Groupcache-Source: ").append(Group::SourceName(source)).append("\r\n");
+}
+
 // RFC 7231 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
 std::string HttpDate(Time t) {
   std::time_t secs = WallClock::to_time_t(t);
@@ -62,38 +68,42 @@ std::optional<std::chrono::milliseconds> ApiHandler::ParseDuration(std::string_v
   return std::chrono::ceil<std::chrono::milliseconds>(*d);
 }
 
-std::optional<PeerReply> ApiHandler::Handle(std::string_view method, std::string_view path,
-                                            std::string_view query, const std::string& body,
-                                            Pending* pending,
-                                            std::function<PeerReply()>* job) const {
+bool ApiHandler::Handle(std::string_view method, std::string_view path, std::string_view query,
+                        const std::string& body, PeerReply* reply, Pending* pending,
+                        std::function<PeerReply()>* job) const {
+  const Clock::time_point start = Clock::now();
+  auto answer = [reply](PeerReply r) {
+    *reply = std::move(r);
+    return true;
+  };
   const bool head = method == "HEAD";
   if (method != "GET" && !head && method != "PUT" && method != "DELETE") {
-    return Error(405, "method not allowed: " + std::string(method));
+    return answer(Error(405, "method not allowed: " + std::string(method)));
   }
   std::string storage;  // only a path with escapes is copied
   std::optional<std::string_view> decoded = PercentDecodeView(path, &storage);
-  if (!decoded || !decoded->starts_with(kPrefix)) return Error(400, "bad request path");
+  if (!decoded || !decoded->starts_with(kPrefix)) return answer(Error(400, "bad request path"));
   // {group}/keys/{key}: group names hold no '/' (Registry refuses them).
   std::string_view rest = decoded->substr(kPrefix.size());
   size_t slash = rest.find('/');
   constexpr std::string_view kKeys = "/keys/";
   if (slash == std::string_view::npos || rest.substr(slash, kKeys.size()) != kKeys) {
-    return Error(400, "bad request path: want /api/v1/groups/{group}/keys/{key}");
+    return answer(Error(400, "bad request path: want /api/v1/groups/{group}/keys/{key}"));
   }
   std::string_view group_name = rest.substr(0, slash);
   std::string_view key = rest.substr(slash + kKeys.size());
-  if (key.empty()) return Error(400, "empty key");
+  if (key.empty()) return answer(Error(400, "empty key"));
   if (key.size() > max_key_bytes_) {
-    return Error(414, "key of " + std::to_string(key.size()) + " bytes is over the limit of " +
-                          std::to_string(max_key_bytes_));
+    return answer(Error(414, "key of " + std::to_string(key.size()) +
+                                 " bytes is over the limit of " + std::to_string(max_key_bytes_)));
   }
   std::shared_ptr<Group> group = registry_->GetGroup(group_name);
-  if (group == nullptr) return Error(404, "no such group: " + std::string(group_name));
+  if (group == nullptr) return answer(Error(404, "no such group: " + std::string(group_name)));
 
   std::chrono::milliseconds timeout = default_timeout_;
   if (std::optional<std::string> t = QueryValue(query, "timeout")) {
     std::optional<std::chrono::milliseconds> d = ParseDuration(*t);
-    if (!d) return Error(400, "bad timeout '" + *t + "' (want e.g. 2s)");
+    if (!d) return answer(Error(400, "bad timeout '" + *t + "' (want e.g. 2s)"));
     timeout = std::min<std::chrono::milliseconds>(*d, kMaxTimeout);
   }
 
@@ -101,7 +111,7 @@ std::optional<PeerReply> ApiHandler::Handle(std::string_view method, std::string
     Time expire = kNoExpiry;
     if (std::optional<std::string> t = QueryValue(query, "ttl")) {
       std::optional<std::chrono::milliseconds> d = ParseDuration(*t);
-      if (!d) return Error(400, "bad ttl '" + *t + "' (want e.g. 30s, at most 100 years)");
+      if (!d) return answer(Error(400, "bad ttl '" + *t + "' (want e.g. 30s, at most 100 years)"));
       expire = WallClock::now() + *d;
     }
     *job = [group, key = std::string(key), value = body, expire, timeout] {
@@ -112,7 +122,7 @@ std::optional<PeerReply> ApiHandler::Handle(std::string_view method, std::string
                      "set failed: " + s.ToString());
       return PeerReply{204, {}, "", std::nullopt, {}};
     };
-    return std::nullopt;
+    return false;
   }
   if (method == "DELETE") {
     *job = [group, key = std::string(key), timeout] {
@@ -122,14 +132,22 @@ std::optional<PeerReply> ApiHandler::Handle(std::string_view method, std::string
                      "remove failed: " + s.ToString());
       return PeerReply{204, {}, "", std::nullopt, {}};
     };
-    return std::nullopt;
+    return false;
+  }
+  // A hit is answered here, on the I/O thread, as the peer protocol's is.
+  ByteView value;
+  Group::Source source = Group::Source::kHit;
+  if (group->LookupForClient(key, &value, &source)) {
+    FillReply(reply, std::move(value), source, head);
+    group->ObserveClientGet(source, Clock::now() - start);
+    return true;
   }
   pending->group = std::move(group);
   pending->key = std::string(key);
   pending->head = head;
   pending->timeout = timeout;
-  pending->start = Clock::now();
-  return std::nullopt;
+  pending->start = start;
+  return false;
 }
 
 void ApiHandler::LoadAsync(const Context& ctx, const Pending& pending,
@@ -149,8 +167,6 @@ void ApiHandler::LoadAsync(const Context& ctx, const Pending& pending,
 }
 
 PeerReply ApiHandler::ReplyFor(const Result<ByteView>& value, Group::Source source, bool head) {
-  std::string source_header =
-      "X-Groupcache-Source: " + std::string(Group::SourceName(source)) + "\r\n";
   if (!value.ok()) {
     const Status& s = value.status();
     int status = 502;
@@ -158,21 +174,28 @@ PeerReply ApiHandler::ReplyFor(const Result<ByteView>& value, Group::Source sour
     if (s.code() == StatusCode::kInvalidArgument) status = 400;
     if (s.code() == StatusCode::kDeadlineExceeded) status = 504;
     PeerReply r = Error(status, s.ToString());
-    r.headers += source_header;
+    AppendSourceHeader(&r.headers, source);
     r.head_only = head;
     return r;
   }
-  PeerReply r{200, "application/octet-stream", {}, *value, {}};
-  r.raw_value = true;
-  r.head_only = head;
-  r.headers = std::move(source_header);
-  if (value->has_expiry()) {
-    auto left =
-        std::chrono::duration_cast<std::chrono::seconds>(value->expire() - WallClock::now());
-    r.headers += "Cache-Control: max-age=" + std::to_string(std::max<int64_t>(0, left.count())) +
-                 "\r\nExpires: " + HttpDate(value->expire()) + "\r\n";
-  }
+  PeerReply r;
+  FillReply(&r, *value, source, head);
   return r;
+}
+
+void ApiHandler::FillReply(PeerReply* reply, ByteView value, Group::Source source, bool head) {
+  reply->status = 200;
+  reply->content_type = "application/octet-stream";
+  reply->raw_value = true;
+  reply->head_only = head;
+  AppendSourceHeader(&reply->headers, source);
+  if (value.has_expiry()) {
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(value.expire() - WallClock::now());
+    reply->headers +=
+        "Cache-Control: max-age=" + std::to_string(std::max<int64_t>(0, left.count())) +
+        "\r\nExpires: " + HttpDate(value.expire()) + "\r\n";
+  }
+  reply->value = std::move(value);
 }
 
 }  // namespace groupcache::internal

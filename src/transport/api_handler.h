@@ -61,12 +61,14 @@ class ApiHandler {
   ApiHandler(Registry* registry, const HttpPoolOptions& options);
 
   // `path` is the raw request path (escaped, without the query), starting
-  // with kPrefix; `query` the raw query without '?'. Returns the reply, or
-  // nullopt with *pending set (a GET/HEAD that missed) or *job set (PUT,
-  // DELETE: run it on a thread that may block).
-  std::optional<PeerReply> Handle(std::string_view method, std::string_view path,
-                                  std::string_view query, const std::string& body, Pending* pending,
-                                  std::function<PeerReply()>* job) const;
+  // with kPrefix; `query` the raw query without '?'. True with the answer in
+  // *reply (a default-built one): an error, or a cache hit (its time is
+  // recorded as LoadAsync records a load's). False with *pending set (a
+  // GET/HEAD that missed) or *job set (PUT, DELETE: run it on a thread that
+  // may block).
+  bool Handle(std::string_view method, std::string_view path, std::string_view query,
+              const std::string& body, PeerReply* reply, Pending* pending,
+              std::function<PeerReply()>* job) const;
 
   // Loads a Pending GET without blocking: `done` gets the reply once, from
   // any thread. The time from pending.start to the reply is recorded in the
@@ -83,6 +85,9 @@ class ApiHandler {
   static std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
  private:
+  // Makes `reply` (a default-built one) the 200 carrying `value`.
+  static void FillReply(PeerReply* reply, ByteView value, Group::Source source, bool head);
+
   Registry* registry_;
   const size_t max_key_bytes_;
   const std::chrono::milliseconds default_timeout_;

@@ -768,12 +768,10 @@ class HttpPool::Impl {
     std::string_view path = target.substr(0, q);
     if (path.substr(0, ApiHandler::kPrefix.size()) == ApiHandler::kPrefix) {
       std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
-      std::optional<PeerReply> quick =
-          api_.Handle(method, path, query, body, &api_miss->emplace(), job);
+      // On the caller's stack, as the peer protocol's.
+      const bool quick = api_.Handle(method, path, query, body, reply, &api_miss->emplace(), job);
       if (quick || *job) api_miss->reset();
-      if (!quick) return false;
-      *reply = std::move(*quick);
-      return true;
+      return quick;
     }
     if (path.substr(0, options_.base_path.size()) == options_.base_path) {
       // On the caller's stack: neither a hit nor a miss allocates for it.

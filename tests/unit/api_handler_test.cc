@@ -40,7 +40,10 @@ class ApiHandlerTest : public ::testing::Test {
                  const std::string& body = "") {
     ApiHandler handler(&registry_, options_);
     Outcome out;
-    out.reply = handler.Handle(method, path, query, body, &out.pending, &out.job);
+    PeerReply reply;
+    if (handler.Handle(method, path, query, body, &reply, &out.pending, &out.job)) {
+      out.reply = std::move(reply);
+    }
     return out;
   }
   // Runs a GET that missed to its reply (the getter runs inline).
@@ -78,10 +81,40 @@ TEST_F(ApiHandlerTest, AGetLoadsOnceThenHitsWithItsSourceAndRawBytes) {
   EXPECT_NE(loaded.headers.find("X-Groupcache-Source: load\r\n"), std::string::npos);
   EXPECT_EQ(loaded.headers.find("Cache-Control"), std::string::npos);  // never expires
 
+  // The second is a hit, answered by Handle itself: no pending load.
   Outcome second = Handle("GET", "/api/v1/groups/g/keys/a%2Fb%20c");
-  PeerReply hit = Load(second.pending);
-  EXPECT_NE(hit.headers.find("X-Groupcache-Source: hit\r\n"), std::string::npos);
+  ASSERT_TRUE(second.reply);
+  EXPECT_FALSE(second.pending.group);
+  const PeerReply& hit = *second.reply;
+  EXPECT_EQ(hit.status, 200);
+  EXPECT_TRUE(hit.raw_value);
+  EXPECT_FALSE(hit.head_only);
+  EXPECT_EQ(hit.type(), "application/octet-stream");
+  ASSERT_TRUE(hit.value);
+  EXPECT_EQ(hit.value->view(), "value of a/b c");
+  EXPECT_EQ(hit.headers, "X-Groupcache-Source: hit\r\n");
   EXPECT_EQ(loads_["a/b c"], 1);
+}
+
+TEST_F(ApiHandlerTest, AHitCountsAsAGetAndInTheClientHistogram) {
+  Load(Handle("GET", "/api/v1/groups/g/keys/k").pending);
+  const GroupStats before = group_->Stats();
+  Outcome hit = Handle("HEAD", "/api/v1/groups/g/keys/k");
+  ASSERT_TRUE(hit.reply);
+  EXPECT_TRUE(hit.reply->head_only);
+  EXPECT_EQ(hit.reply->size(), std::string("value of k").size());
+  const GroupStats after = group_->Stats();
+  EXPECT_EQ(after.gets, before.gets + 1);
+  EXPECT_EQ(after.cache_hits, before.cache_hits + 1);
+  const Group::Latencies latencies = group_->GetLatencies();
+  EXPECT_EQ(latencies.client_get[static_cast<size_t>(Group::Source::kHit)].count(), 1);
+  EXPECT_EQ(latencies.client_get[static_cast<size_t>(Group::Source::kLoad)].count(), 1);
+
+  // A miss counts one Get, not two: Handle's look and the load's.
+  Outcome miss = Handle("GET", "/api/v1/groups/g/keys/new");
+  ASSERT_FALSE(miss.reply);
+  Load(miss.pending);
+  EXPECT_EQ(group_->Stats().gets, after.gets + 1);
 }
 
 TEST_F(ApiHandlerTest, HeadHasTheHeadersButNoBody) {
@@ -161,10 +194,13 @@ TEST_F(ApiHandlerTest, PutSetsWithItsTtlAndDeleteRemoves) {
   ASSERT_FALSE(put.reply);
   ASSERT_TRUE(put.job);
   EXPECT_EQ(put.job().status, 204);
-  PeerReply got = Load(Handle("GET", "/api/v1/groups/g/keys/k").pending);
-  ASSERT_TRUE(got.value);
-  EXPECT_EQ(got.value->view(), "new value");
-  EXPECT_NE(got.headers.find("Cache-Control: max-age="), std::string::npos);
+  // The PUT's value is in the cache: a hit, answered by Handle.
+  Outcome got = Handle("GET", "/api/v1/groups/g/keys/k");
+  ASSERT_TRUE(got.reply);
+  ASSERT_TRUE(got.reply->value);
+  EXPECT_EQ(got.reply->value->view(), "new value");
+  EXPECT_NE(got.reply->headers.find("X-Groupcache-Source: hit\r\n"), std::string::npos);
+  EXPECT_NE(got.reply->headers.find("Cache-Control: max-age="), std::string::npos);
   EXPECT_EQ(loads_.count("k"), 0u);  // the PUT's value, not a load
 
   Outcome del = Handle("DELETE", "/api/v1/groups/g/keys/k");
