@@ -14,6 +14,8 @@ bool ParseRingAlgorithm(std::string_view text, RingAlgorithm* algorithm) {
     *algorithm = RingAlgorithm::kMailgun;
   } else if (text == "golang") {
     *algorithm = RingAlgorithm::kGolang;
+  } else if (text == "balanced") {
+    *algorithm = RingAlgorithm::kBalanced;
   } else {
     return false;
   }
@@ -21,7 +23,21 @@ bool ParseRingAlgorithm(std::string_view text, RingAlgorithm* algorithm) {
 }
 
 std::string_view RingAlgorithmName(RingAlgorithm algorithm) {
-  return algorithm == RingAlgorithm::kGolang ? "golang" : "mailgun";
+  switch (algorithm) {
+    case RingAlgorithm::kGolang: return "golang";
+    case RingAlgorithm::kBalanced: return "balanced";
+    case RingAlgorithm::kMailgun: break;
+  }
+  return "mailgun";
+}
+
+uint64_t HashRing::Fmix64(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
 }
 
 uint64_t HashRing::Fnv1_64(std::string_view data) {
@@ -64,7 +80,7 @@ std::string HashRing::Md5Hex(std::string_view data) {
 }
 
 HashRing::HashRing(RingOptions options) : options_(std::move(options)) {
-  if (options_.replicas < 1) options_.replicas = kDefaultReplicas;
+  if (options_.replicas < 1) options_.replicas = DefaultReplicas(options_.algorithm);
 }
 
 HashRing::HashRing(RingOptions options, const std::vector<std::string>& peers)
@@ -79,6 +95,7 @@ int64_t HashRing::KeyPoint(std::string_view key) const {
   }
   // Go converts the uint64 to int: the ring order is the signed one.
   uint64_t h = options_.hash ? options_.hash(key) : Fnv1_64(key);
+  if (options_.algorithm == RingAlgorithm::kBalanced) h = Fmix64(h);
   return static_cast<int64_t>(h);
 }
 

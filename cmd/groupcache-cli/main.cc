@@ -1,6 +1,6 @@
 // groupcache-cli: operator commands for a groupcache cluster.
 //
-//   groupcache-cli owner --hash mailgun|golang --replicas N --peers URL[,URL...] KEY...
+//   groupcache-cli owner --hash mailgun|golang|balanced --replicas N --peers URL[,URL...] KEY...
 //     prints KEY<TAB>OWNER for each key, placing keys exactly as the Go ring
 //     does for the same peer list.
 //   groupcache-cli get|set|remove --peer URL --group G KEY [VALUE] [--ttl D]
@@ -35,7 +35,8 @@ int RunOwner(const std::string& hash, int replicas, const std::vector<std::strin
              const std::vector<std::string>& keys) {
   groupcache::RingOptions options;
   if (!groupcache::ParseRingAlgorithm(hash, &options.algorithm)) {
-    std::cerr << "groupcache-cli: --hash must be mailgun or golang, not '" << hash << "'\n";
+    std::cerr << "groupcache-cli: --hash must be mailgun, golang or balanced, not '" << hash
+              << "'\n";
     return 2;
   }
   options.replicas = replicas;
@@ -133,13 +134,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   std::string hash = "mailgun";
-  int replicas = groupcache::HashRing::kDefaultReplicas;
+  int replicas = 0;  // the algorithm's default (HashRing::DefaultReplicas)
   std::vector<std::string> peers;
   std::vector<std::string> keys;
   CLI::App* owner = app.add_subcommand("owner", "print the peer that owns each key");
-  owner->add_option("--hash", hash, "ring algorithm: mailgun (default) or golang")
-      ->check(CLI::IsMember({"mailgun", "golang"}));
-  owner->add_option("--replicas", replicas, "points per peer on the ring")
+  owner->add_option("--hash", hash, "ring algorithm: mailgun (default), golang or balanced")
+      ->check(CLI::IsMember({"mailgun", "golang", "balanced"}));
+  owner
+      ->add_option("--replicas", replicas,
+                   "points per peer on the ring (default 50, or 400 with --hash balanced)")
       ->check(CLI::PositiveNumber);
   owner->add_option("--peers", peers, "peer URLs, e.g. http://10.0.0.1:8080")
       ->required()
@@ -160,8 +163,8 @@ int main(int argc, char** argv) {
     CLI::App* cmd = app.add_subcommand(name, help);
     cmd->add_option("--peer", peer, "a node's URL, e.g. http://127.0.0.1:8080")->required();
     cmd->add_option("--group", group, "group name")->required();
-    cmd->add_option("--hash", peer_hash, "escaping: mailgun (default) or golang")
-        ->check(CLI::IsMember({"mailgun", "golang"}));
+    cmd->add_option("--hash", peer_hash, "escaping: mailgun (default, as balanced) or golang")
+        ->check(CLI::IsMember({"mailgun", "golang", "balanced"}));
     cmd->add_option("--tls-ca", tls.ca_file,
                     "https:// peers: PEM CAs to verify the peer with (default: the system's)");
     auto* cert = cmd->add_option("--tls-cert", tls.cert_file,

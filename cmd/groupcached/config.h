@@ -14,7 +14,7 @@
 //     name: NAME                   [--node-name]
 //     ip: ADDRESS                  [--node-ip]
 //     group_port: PORT             [--group-port]
-//     hash: mailgun | golang       [--hash]
+//     hash: mailgun | golang | balanced  [--hash]
 //     replicas: N                  [--replicas]
 //   discovery:
 //     kind: static | nats | kubernetes | mdns   [--discovery]

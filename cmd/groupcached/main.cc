@@ -5,7 +5,7 @@
 //               --group NAME --cache-bytes N
 //               --loader synthetic:SIZE[:DELAY_MS] | --loader dir:PATH
 //               | --loader http:URL_TEMPLATE
-//               [--hash mailgun|golang] [--replicas N] [--log-level L]
+//               [--hash mailgun|golang|balanced] [--replicas N] [--log-level L]
 //
 // Or from a YAML file (config.h has the schema; deploy/groupcached.example.yaml
 // an example) that can declare several groups, each with its own loader:
@@ -277,7 +277,7 @@ int main(int argc, char** argv) {
   int64_t cache_bytes = 64 << 20;
   std::string loader_spec;
   std::string hash = "mailgun";
-  int replicas = groupcache::HashRing::kDefaultReplicas;
+  int replicas = 0;  // the algorithm's default (HashRing::DefaultReplicas)
   std::string log_level = "info";
   std::string log_format = "text";
   DiscoveryFlags disc;
@@ -306,9 +306,13 @@ int main(int argc, char** argv) {
   app.add_option("--loader", loader_spec,
                  "synthetic:SIZE[:DELAY_MS], dir:PATH or http:URL_TEMPLATE (one {key}, e.g. "
                  "http:https://origin/images/{key}); required without groups in --config");
-  app.add_option("--hash", hash, "ring: mailgun (default) or golang (original groupcache)")
-      ->check(CLI::IsMember({"mailgun", "golang"}));
-  app.add_option("--replicas", replicas, "ring points per peer")->check(CLI::PositiveNumber);
+  app.add_option(
+         "--hash", hash,
+         "ring: mailgun (default), golang (original groupcache) or balanced (C++ nodes only)")
+      ->check(CLI::IsMember({"mailgun", "golang", "balanced"}));
+  app.add_option("--replicas", replicas,
+                 "ring points per peer (default 50, or 400 with --hash balanced)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-level", log_level, "debug, info, warn, error or off");
   app.add_option("--log-format", log_format, "text (default) or json (one object per line)");
   app.add_option("--discovery", disc.kind, "find peers through: static, nats, kubernetes or mdns")

@@ -21,7 +21,9 @@
 // Wire compatibility: with RingAlgorithm::kMailgun (default) keys are
 // escaped like Go's url.PathEscape (mailgun/Tochemey nodes); with kGolang
 // like url.QueryEscape and the ring is CRC-32 (original golang/groupcache
-// nodes). The server decodes %XX escapes only, as Go's does, so '+' stays
+// nodes); kBalanced escapes as kMailgun but places keys where no Go node
+// would (hash_ring.h), for clusters of C++ nodes only. The server decodes %XX escapes only, as Go's
+// does, so '+' stays
 // '+'. Status codes: 200 value, 400 malformed request or a key the getter
 // refused (InvalidArgument), 404 unknown group or key not found, 405 other
 // methods, 413 body too large, 414 key too long, 431 header too large, 503

@@ -79,3 +79,25 @@ TEST(CliOwnerTest, RejectsBadHash) {
 }
 
 }  // namespace
+
+TEST(CliOwnerTest, BalancedSharesTheDemosKeysOutWhereMailgunLeavesAPeerNone) {
+  const std::string peers = "http://127.0.0.1:55135,http://127.0.0.1:53795,http://127.0.0.1:57191";
+  std::string keys;
+  for (int i = 0; i < 2000; ++i) keys += " key-" + std::to_string(i);
+  for (std::string algo : {"mailgun", "balanced"}) {
+    std::string cmd = GROUPCACHE_CLI;
+    cmd.append(" owner --hash ").append(algo).append(" --peers ").append(peers).append(keys);
+    int status = 0;
+    std::istringstream out(RunCommand(cmd, &status));
+    ASSERT_EQ(status, 0) << algo;
+    std::map<std::string, int> counts;
+    std::string line;
+    while (std::getline(out, line)) ++counts[line.substr(line.find('\t') + 1)];
+    if (algo == "mailgun") {
+      EXPECT_EQ(counts.size(), 2U);  // the Go ring's placement: one peer owns none
+    } else {
+      ASSERT_EQ(counts.size(), 3U);
+      for (const auto& [peer, n] : counts) EXPECT_GT(n, 600) << peer;
+    }
+  }
+}

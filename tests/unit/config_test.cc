@@ -139,7 +139,7 @@ TEST(ConfigTest, EachErrorNamesLineAndKey) {
        "2147483647, got \"0\""},
       {"node:\n  group_port: 70000\n",
        "f.yaml:2: node.group_port: want an integer from 1 to 65535, got \"70000\""},
-      {"node:\n  hash: md5\n", "f.yaml:2: node.hash: want one of mailgun|golang, got \"md5\""},
+      {"node:\n  hash: md5\n", "f.yaml:2: node.hash: want one of mailgun|golang|balanced, got \"md5\""},
       {"node:\n  peers: {a: b}\n", "f.yaml:2: node.peers: want a list of strings, got a map"},
       {"node:\n  listen:\n", "f.yaml:2: node.listen: want a string, got nothing"},
       {"discovery:\n  mdns:\n    ipv6: maybe\n",

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <map>
@@ -86,13 +87,72 @@ TEST(HashRingTest, KeysSpreadOverPeers) {
   }
 }
 
+// Sequential keys (what applications name their keys) over three loopback
+// peers: the Go-compatible ring piles them onto one or two peers, the
+// balanced one shares them out.
+TEST(HashRingTest, BalancedSpreadsSequentialKeysThatTheMailgunRingPilesUp) {
+  const std::vector<std::string> peers = {"http://127.0.0.1:55135", "http://127.0.0.1:53795",
+                                          "http://127.0.0.1:57191"};
+  auto shares = [&](RingAlgorithm algo, int keys) {
+    // The algorithm's own number of points per peer (50 for Go's rings).
+    HashRing ring({.algorithm = algo, .replicas = 0, .hash = nullptr}, peers);
+    std::map<std::string, int> counts;
+    for (const std::string& p : peers) counts[p] = 0;
+    for (int i = 0; i < keys; ++i) ++counts[std::string(ring.Get("key-" + std::to_string(i)))];
+    std::vector<int> out;
+    for (auto& [peer, n] : counts) out.push_back(n);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  // The demo's key space: one peer owns none of it under the mailgun ring.
+  EXPECT_EQ(shares(RingAlgorithm::kMailgun, 2000).front(), 0);
+  for (int keys : {2000, 20000, 200000}) {
+    std::vector<int> balanced = shares(RingAlgorithm::kBalanced, keys);
+    // A third each is keys/3: every peer within 10% of it.
+    EXPECT_GT(balanced.front(), keys * 3 / 10) << keys;
+    EXPECT_LT(balanced.back(), keys * 11 / 30) << keys;
+  }
+}
+
+TEST(HashRingTest, BalancedIsTheMailgunRingFinalized) {
+  // The same points as kMailgun, each through fmix64: a key whose FNV-1
+  // point is p sits at Fmix64(p). The value for 1 was computed apart, in
+  // Python, from MurmurHash3's fmix64.
+  EXPECT_EQ(HashRing::Fmix64(0), 0U);
+  EXPECT_EQ(HashRing::Fmix64(1), 0xb456bcfc34c2cb2cULL);
+  RingOptions opts{.algorithm = RingAlgorithm::kBalanced, .replicas = 3, .hash = nullptr};
+  // With a custom hash the finalizer still applies: all points collide at
+  // Fmix64(42), and the peer added last owns everything.
+  opts.hash = [](std::string_view) -> uint64_t { return 42; };
+  HashRing ring(opts, {"http://a", "http://b"});
+  EXPECT_EQ(ring.Get("x"), "http://b");
+  // Placement differs from kMailgun's for the same peers.
+  HashRing balanced({.algorithm = RingAlgorithm::kBalanced, .replicas = 50, .hash = nullptr},
+                    {"http://10.0.0.1:8080", "http://10.0.0.2:8080", "http://10.0.0.3:8080"});
+  HashRing mailgun({.algorithm = RingAlgorithm::kMailgun, .replicas = 50, .hash = nullptr},
+                   {"http://10.0.0.1:8080", "http://10.0.0.2:8080", "http://10.0.0.3:8080"});
+  int differ = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string key = "k" + std::to_string(i * 104729);
+    differ += balanced.Get(key) != mailgun.Get(key);
+  }
+  EXPECT_GT(differ, 100);
+}
+
 TEST(HashRingTest, ParseAlgorithm) {
   RingAlgorithm a;
   EXPECT_TRUE(ParseRingAlgorithm("golang", &a));
   EXPECT_EQ(a, RingAlgorithm::kGolang);
   EXPECT_TRUE(ParseRingAlgorithm("mailgun", &a));
   EXPECT_EQ(a, RingAlgorithm::kMailgun);
+  EXPECT_TRUE(ParseRingAlgorithm("balanced", &a));
+  EXPECT_EQ(a, RingAlgorithm::kBalanced);
   EXPECT_FALSE(ParseRingAlgorithm("fnv", &a));
+  for (RingAlgorithm r :
+       {RingAlgorithm::kMailgun, RingAlgorithm::kGolang, RingAlgorithm::kBalanced}) {
+    ASSERT_TRUE(ParseRingAlgorithm(RingAlgorithmName(r), &a));
+    EXPECT_EQ(a, r);
+  }
 }
 
 class NamedClient : public PeerClient {
