@@ -2,7 +2,8 @@
 //
 //   groupcache-cli owner --hash mailgun|golang|balanced --replicas N --peers URL[,URL...] KEY...
 //     prints KEY<TAB>OWNER for each key, placing keys exactly as the Go ring
-//     does for the same peer list.
+//     does for the same peer list (mailgun, golang), or as C++ nodes with
+//     --hash balanced do.
 //   groupcache-cli get|set|remove --peer URL --group G KEY [VALUE] [--ttl D]
 //     speaks the peer protocol to one node: get writes the value to stdout,
 //     set stores VALUE (expiring after D, e.g. 10s, 500ms, 2m), remove
