@@ -22,12 +22,12 @@
 // escaped like Go's url.PathEscape (mailgun/Tochemey nodes); with kGolang
 // like url.QueryEscape and the ring is CRC-32 (original golang/groupcache
 // nodes); kBalanced escapes as kMailgun but places keys where no Go node
-// would (hash_ring.h), for clusters of C++ nodes only. The server decodes %XX escapes only, as Go's
-// does, so '+' stays
-// '+'. Status codes: 200 value, 400 malformed request or a key the getter
-// refused (InvalidArgument), 404 unknown group or key not found, 405 other
-// methods, 413 body too large, 414 key too long, 431 header too large, 503
-// getter failed or the server is overloaded (workers, body budget).
+// would (hash_ring.h), for clusters of C++ nodes only. The server decodes
+// %XX escapes only, as Go's does, so '+' stays '+'. Status codes: 200
+// value, 400 malformed request or a key the getter refused
+// (InvalidArgument), 404 unknown group or key not found, 405 other methods,
+// 413 body too large, 414 key too long, 431 header too large, 503 getter
+// failed or the server is overloaded (workers, body budget).
 //
 // TLS: with `server_tls.cert_file` set the server speaks only TLS (1.2 or
 // later) and `self` is an https:// URL; optionally it requires client

@@ -31,6 +31,31 @@ class ClusterTest : public ::testing::Test {
   std::shared_ptr<PeerClient> Client(const ClusterNode& node) {
     return clients_.ClientFor(node.url);
   }
+  // Reads every key through every node (each must answer its value), then
+  // checks that each key was loaded exactly once, on its owner under
+  // `algorithm`. *loads gets the loads each node made, by URL.
+  void ReadEverywhereAndCheckOwners(RingAlgorithm algorithm, const std::vector<std::string>& keys,
+                                    std::map<std::string, int>* loads) {
+    std::vector<std::string> urls;
+    for (auto& n : nodes_) urls.push_back(n.url);
+    HashRing ring({.algorithm = algorithm, .replicas = 0, .hash = nullptr}, urls);
+    for (const auto& key : keys) {
+      for (auto& node : nodes_) {
+        auto r = Client(node)->Get(Context::Background().WithTimeout(5s), "g", key);
+        ASSERT_TRUE(r.ok()) << node.url << " " << key << ": " << r.status().ToString();
+        EXPECT_EQ(r->view(), Synthetic(key, 100));
+      }
+    }
+    std::map<std::string, int> total;
+    for (auto& node : nodes_) {
+      for (auto& [key, n] : Loads(node)) {
+        total[key] += n;
+        (*loads)[node.url] += n;
+        EXPECT_EQ(std::string(ring.Get(key)), node.url) << key << " loaded off its owner";
+      }
+    }
+    for (const auto& key : keys) EXPECT_EQ(total[key], 1) << key;
+  }
 
   HttpClientPool clients_;
   std::vector<ClusterNode> nodes_;
@@ -38,26 +63,10 @@ class ClusterTest : public ::testing::Test {
 
 TEST_F(ClusterTest, EveryNodeReturnsTheSameValueAndKeysLoadOnlyOnTheirOwner) {
   Start(3, "synthetic:100");
-  std::vector<std::string> urls;
-  for (auto& n : nodes_) urls.push_back(n.url);
-  HashRing ring({}, urls);
   std::vector<std::string> keys;
   for (int i = 0; i < 40; ++i) keys.push_back("key-" + std::to_string(i * 7919));
-  for (const auto& key : keys) {
-    for (auto& node : nodes_) {
-      auto r = Client(node)->Get(Context::Background().WithTimeout(5s), "g", key);
-      ASSERT_TRUE(r.ok()) << node.url << " " << key << ": " << r.status().ToString();
-      EXPECT_EQ(r->view(), Synthetic(key, 100));
-    }
-  }
-  std::map<std::string, int> total;
-  for (auto& node : nodes_) {
-    for (auto& [key, n] : Loads(node)) {
-      total[key] += n;
-      EXPECT_EQ(std::string(ring.Get(key)), node.url) << key << " loaded off its owner";
-    }
-  }
-  for (const auto& key : keys) EXPECT_EQ(total[key], 1) << key;
+  std::map<std::string, int> loads;
+  ReadEverywhereAndCheckOwners(RingAlgorithm::kMailgun, keys, &loads);
 }
 
 // --hash balanced end to end: sequential keys, which the Go-compatible ring
@@ -65,31 +74,15 @@ TEST_F(ClusterTest, EveryNodeReturnsTheSameValueAndKeysLoadOnlyOnTheirOwner) {
 // balanced ring, and every node owns a share.
 TEST_F(ClusterTest, BalancedRingLoadsSequentialKeysOnceOnEveryNode) {
   Start(3, "synthetic:100", "balanced");
-  std::vector<std::string> urls;
-  for (auto& n : nodes_) urls.push_back(n.url);
-  HashRing ring({.algorithm = RingAlgorithm::kBalanced, .replicas = 0, .hash = nullptr}, urls);
   std::vector<std::string> keys;
   for (int i = 0; i < 150; ++i) keys.push_back("key-" + std::to_string(i));
-  for (const auto& key : keys) {
-    for (auto& node : nodes_) {
-      auto r = Client(node)->Get(Context::Background().WithTimeout(5s), "g", key);
-      ASSERT_TRUE(r.ok()) << node.url << " " << key << ": " << r.status().ToString();
-      EXPECT_EQ(r->view(), Synthetic(key, 100));
-    }
-  }
+  std::map<std::string, int> loads;
+  ReadEverywhereAndCheckOwners(RingAlgorithm::kBalanced, keys, &loads);
   // A third is 50 keys, give or take 6 (the ports, and so the ring, change
   // from run to run): a sixth is over four of those below it.
-  std::map<std::string, int> total;
   for (auto& node : nodes_) {
-    int here = 0;
-    for (auto& [key, n] : Loads(node)) {
-      total[key] += n;
-      here += n;
-      EXPECT_EQ(std::string(ring.Get(key)), node.url) << key << " loaded off its owner";
-    }
-    EXPECT_GT(here, 25) << node.url << " owns too few of 150 keys";
+    EXPECT_GT(loads[node.url], 25) << node.url << " owns too few of 150 keys";
   }
-  for (const auto& key : keys) EXPECT_EQ(total[key], 1) << key;
 }
 
 TEST_F(ClusterTest, HerdOnOneColdKeyLoadsOnceClusterWide) {
