@@ -50,8 +50,13 @@ struct SetTag {
   friend bool operator==(const SetTag&, const SetTag&) = default;
 };
 
+// Loads that run here and fetches from an owner have a flight each: a
+// load here must never wait on a fetch, which may be waiting on this very
+// process (see the peer protocol's note in group.h). A fetch whose owner
+// failed falls back to the load flight, so the getter still runs once.
 struct GroupFlights {
   SingleFlight<ByteView> load;
+  SingleFlight<ByteView> fetch;
   SingleFlight<bool, SetTag> set;
   SingleFlight<bool> remove;
 };
@@ -161,7 +166,7 @@ Status Group::Get(const Context& ctx, std::string_view key, Sink& dest) {
   } else if (ByteView value; cache_->Lookup(key, &value)) {
     return dest.SetView(value);
   }
-  Result<ByteView> loaded = Load(ctx, key);
+  Result<ByteView> loaded = Load(ctx, key, OwnerOf(key));
   if (!loaded.ok()) return loaded.status();
   return dest.SetView(*loaded);
 }
@@ -174,23 +179,32 @@ Result<ByteView> Group::Get(const Context& ctx, std::string_view key) {
   return value;
 }
 
-Result<ByteView> Group::Load(const Context& ctx, std::string_view key) {
+std::shared_ptr<PeerClient> Group::OwnerOf(std::string_view key) const {
+  std::shared_ptr<PeerPicker> picker = peers_->Get();
+  return picker ? picker->PickPeer(key) : nullptr;
+}
+
+Result<ByteView> Group::Load(const Context& ctx, std::string_view key,
+                             std::shared_ptr<PeerClient> owner) {
   Bump(counters_->loads);
-  return flights_->load.Do(ctx, key, [&](const Context& c) -> Result<ByteView> {
-    ByteView cached;
-    std::shared_ptr<PeerClient> peer;
-    if (LeadLoad(key, &cached, &peer)) return cached;
-    if (peer != nullptr) {
-      Clock::time_point start = Clock::now();
-      Result<ByteView> fetched = peer->Get(c, name_, key);
-      RecordPeerLatency(Clock::now() - start);
-      if (auto answer = AfterPeerFetch(c, *peer, std::move(fetched), key)) return *answer;
-    }
-    return LoadLocally(c, key);
+  if (owner == nullptr) {
+    return flights_->load.Do(ctx, key, [&](const Context& c) -> Result<ByteView> {
+      if (ByteView cached; SecondLook(key, &cached)) return cached;
+      return LoadLocally(c, key);
+    });
+  }
+  return flights_->fetch.Do(ctx, key, [&](const Context& c) -> Result<ByteView> {
+    if (ByteView cached; SecondLook(key, &cached)) return cached;
+    Clock::time_point start = Clock::now();
+    Result<ByteView> fetched = owner->Fetch(c, name_, key);
+    RecordPeerLatency(Clock::now() - start);
+    if (auto answer = AfterPeerFetch(c, *owner, std::move(fetched), key)) return *answer;
+    // The owner failed: load here, as one with any load of the key here.
+    return flights_->load.Do(c, key, [&](const Context& c2) { return LoadLocally(c2, key); });
   });
 }
 
-bool Group::LeadLoad(std::string_view key, ByteView* cached, std::shared_ptr<PeerClient>* owner) {
+bool Group::SecondLook(std::string_view key, ByteView* cached) {
   // Two callers can miss the cache, then enter the flight one after the
   // other rather than together: the first one's load has finished and
   // been cached by the time the second becomes leader. Without this
@@ -198,8 +212,6 @@ bool Group::LeadLoad(std::string_view key, ByteView* cached, std::shared_ptr<Pee
   Bump(counters_->extra_lookups);
   if (cache_->Lookup(key, cached)) return true;
   Bump(counters_->loads_deduped);
-  std::shared_ptr<PeerPicker> picker = peers_->Get();
-  *owner = picker ? picker->PickPeer(key) : nullptr;
   return false;
 }
 
@@ -231,14 +243,16 @@ std::optional<Result<ByteView>> Group::AfterPeerFetch(const Context& ctx, const 
 }
 
 void Group::GetForPeerAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
-                            std::function<void(const Result<ByteView>&)> done) {
+                            std::function<void(const Result<ByteView>&)> done,
+                            Forwarded forwarded) {
   Bump(counters_->server_requests);
   ByteView value;
   if (cache_->Lookup(key, &value)) {
     done(value);
     return;
   }
-  LoadAsync(ctx, key, run_local, std::move(done));
+  LoadAsync(ctx, key, forwarded == Forwarded::kYes ? nullptr : OwnerOf(key), run_local,
+            std::move(done));
 }
 
 std::string_view Group::SourceName(Source source) {
@@ -259,13 +273,14 @@ void Group::GetAsync(const Context& ctx, std::string_view key, const LocalRunner
     done(value, HitSource(which));
     return;
   }
-  std::shared_ptr<PeerPicker> picker = peers_->Get();
-  Source source = picker && picker->PickPeer(key) != nullptr ? Source::kPeer : Source::kLoad;
-  LoadAsync(ctx, key, run_local,
+  std::shared_ptr<PeerClient> owner = OwnerOf(key);
+  Source source = owner != nullptr ? Source::kPeer : Source::kLoad;
+  LoadAsync(ctx, key, std::move(owner), run_local,
             [done = std::move(done), source](const Result<ByteView>& v) { done(v, source); });
 }
 
-void Group::LoadAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
+void Group::LoadAsync(const Context& ctx, std::string_view key, std::shared_ptr<PeerClient> owner,
+                      const LocalRunner& run_local,
                       std::function<void(const Result<ByteView>&)> done) {
   Bump(counters_->loads);
   using Finisher = internal::SingleFlight<ByteView>::Finisher;
@@ -286,31 +301,47 @@ void Group::LoadAsync(const Context& ctx, std::string_view key, const LocalRunne
         (*runner)([self, c, k = std::string(k), finish] { finish(self->LoadLocally(c, k)); });
     if (!taken) finish(UnavailableError("no worker free to load on: overloaded"));
   };
-  auto start = [self = shared_from_this(), load_here](const Context& c, std::string_view k,
-                                                      const Finisher& finish) {
-    ByteView cached;
-    std::shared_ptr<PeerClient> peer;
-    if (self->LeadLoad(k, &cached, &peer)) {
+  if (owner == nullptr) {
+    auto start = [self = shared_from_this(), load_here](const Context& c, std::string_view k,
+                                                        const Finisher& finish) {
+      if (ByteView cached; self->SecondLook(k, &cached)) {
+        finish(cached);
+        return;
+      }
+      load_here(self, c, k, finish);
+    };
+    flights_->load.DoAsync(ctx, key, start, std::move(done), shared_from_this());
+    return;
+  }
+  // The owner failed: load here, as one with any load of the key here.
+  auto fall_back = [load_here](const std::shared_ptr<Group>& self, const Context& c,
+                               std::string_view k, const Finisher& finish) {
+    self->flights_->load.DoAsync(
+        c, k,
+        [self, load_here](const Context& c2, std::string_view k2, const Finisher& f2) {
+          load_here(self, c2, k2, f2);
+        },
+        [finish](const Result<ByteView>& v) { finish(v); }, self);
+  };
+  auto start = [self = shared_from_this(), owner = std::move(owner), fall_back](
+                   const Context& c, std::string_view k, const Finisher& finish) {
+    if (ByteView cached; self->SecondLook(k, &cached)) {
       finish(cached);
       return;
     }
-    if (peer == nullptr) {
-      load_here(self, c, k, finish);
-      return;
-    }
     Clock::time_point began = Clock::now();
-    peer->GetAsync(
+    owner->FetchAsync(
         c, self->name_, k,
-        [self, c, k = std::string(k), peer, began, load_here, finish](Result<ByteView> fetched) {
+        [self, c, k = std::string(k), owner, began, fall_back, finish](Result<ByteView> fetched) {
           self->RecordPeerLatency(Clock::now() - began);
-          if (auto answer = self->AfterPeerFetch(c, *peer, std::move(fetched), k)) {
+          if (auto answer = self->AfterPeerFetch(c, *owner, std::move(fetched), k)) {
             finish(std::move(*answer));
           } else {
-            load_here(self, c, k, finish);
+            fall_back(self, c, k, finish);
           }
         });
   };
-  flights_->load.DoAsync(ctx, key, start, std::move(done), shared_from_this());
+  flights_->fetch.DoAsync(ctx, key, start, std::move(done), shared_from_this());
 }
 
 Result<ByteView> Group::LoadLocally(const Context& ctx, std::string_view key) {
@@ -465,9 +496,10 @@ bool Group::LookupForPeer(std::string_view key, ByteView* out) {
   return true;
 }
 
-Result<ByteView> Group::GetForPeer(const Context& ctx, std::string_view key) {
+Result<ByteView> Group::GetForPeer(const Context& ctx, std::string_view key, Forwarded forwarded) {
   Bump(counters_->server_requests);
-  return Get(ctx, key);
+  if (ByteView value; cache_->Lookup(key, &value)) return value;
+  return Load(ctx, key, forwarded == Forwarded::kYes ? nullptr : OwnerOf(key));
 }
 
 void Group::SetFromPeer(std::string_view key, const ByteView& value) {

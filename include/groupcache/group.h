@@ -179,27 +179,47 @@ class Group : public std::enable_shared_from_this<Group> {
 
   // The server half of the peer protocol, for transports. Not for
   // application code.
+  //
+  // A GET this library's peer client sends carries a mark (kForwarded: the
+  // transport finds it in the request); such a request is served where it
+  // lands: on a miss this process loads the key itself, even if its own
+  // ring names another owner, and never forwards it to a third peer, nor
+  // joins a fetch of the key that this process has under way. A peer asks
+  // the process its ring names; when two rings disagree (a membership
+  // change that one node has seen and another not yet, as service
+  // discovery makes every day), forwarding could send the request back to
+  // the process that is waiting for it, which would then wait on itself
+  // until its fetch timed out (mailgun/groupcache#72; Go's server
+  // forwards). Here such a request takes one hop, and a disagreement costs
+  // at most a duplicate load. A GET without the mark (an application or a
+  // tool reading through the peer protocol, or a Go node) is served as Get
+  // serves it: a key owned elsewhere is fetched from its owner.
+  enum class Forwarded : bool { kNo, kYes };
   // A peer asked for `key`: answers from the caches only, never loads, so
   // a transport may call it on an I/O thread. On a hit counts
   // server_requests, gets and cache_hits and returns true; on a miss counts
   // nothing (the transport then calls GetForPeer on a worker thread).
   bool LookupForPeer(std::string_view key, ByteView* out);
-  // A peer asked for `key` (counts server_requests, then as Get). May run
-  // the getter: never call it on an I/O thread.
-  Result<ByteView> GetForPeer(const Context& ctx, std::string_view key);
+  // A peer asked for `key` (counts server_requests, then as Get; see
+  // Forwarded above). May run the getter: never call it on an I/O thread.
+  Result<ByteView> GetForPeer(const Context& ctx, std::string_view key,
+                              Forwarded forwarded = Forwarded::kNo);
   // The non-blocking GetForPeer, for a transport's I/O thread: `done` gets
   // the result once, on the thread that completes the load (or on this one,
-  // before the call returns, on a hit). A fetch from the owner runs on its
-  // PeerClient's GetAsync and blocks nobody; a load that must run here (this
-  // process owns the key, or the owner failed) is handed to `run_local`,
-  // which must run it on a thread that may block, or return false to refuse
-  // it (the load then fails with Unavailable); a getter that never blocks
-  // (GroupOptions::getter_never_blocks) runs here instead. Shares its single-flight
-  // with Get: a key has one load in flight whichever kind of caller started
-  // it. The caller bounds its own wait.
+  // before the call returns, on a hit). A fetch from the owner (see
+  // Forwarded above) runs on its PeerClient's GetAsync and blocks nobody;
+  // a load that must run here (this process owns the key, the request was
+  // forwarded, or the owner failed) is handed to `run_local`, which must
+  // run it on a thread that may block, or return false to refuse it (the
+  // load then fails with Unavailable); a getter that never blocks
+  // (GroupOptions::getter_never_blocks) runs here instead. Shares its
+  // single-flights with Get: a key has one fetch and one getter call in
+  // flight whichever kind of caller started them. The caller bounds its
+  // own wait.
   using LocalRunner = std::function<bool(std::function<void()> job)>;
   void GetForPeerAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
-                       std::function<void(const Result<ByteView>&)> done);
+                       std::function<void(const Result<ByteView>&)> done,
+                       Forwarded forwarded = Forwarded::kNo);
 
   // "hit", "hot", "peer", "load".
   static std::string_view SourceName(Source source);
@@ -210,11 +230,11 @@ class Group : public std::enable_shared_from_this<Group> {
   // then calls GetAsync, which counts the Get).
   bool LookupForClient(std::string_view key, ByteView* out, Source* source);
   // The non-blocking Get, for a transport serving application clients (an
-  // HTTP API): like GetForPeerAsync, but counted as a Get of this process
-  // (not a server request), and `done` is also told where the value came
-  // from. A load counts as kPeer when the key's owner is another peer
-  // (even if the fetch failed and this process loaded it instead), else
-  // kLoad.
+  // HTTP API): like GetForPeerAsync of an unmarked request, but counted as
+  // a Get of this process (not a server request), and `done` is also told
+  // where the value came from. A load counts as kPeer when the key's owner
+  // is another peer (even if the fetch failed and this process loaded it
+  // instead), else kLoad.
   void GetAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
                 std::function<void(const Result<ByteView>&, Source)> done);
   // A peer sent a value: store it in the main cache.
@@ -227,14 +247,21 @@ class Group : public std::enable_shared_from_this<Group> {
   Group(GroupOptions options, std::shared_ptr<internal::PickerSlot> peers,
         std::shared_ptr<Logger> logger);
 
-  Result<ByteView> Load(const Context& ctx, std::string_view key);
-  // The first steps of a load's leader, blocking or not: a second look in
-  // the cache (true, with *cached), else the owner in *owner (null: load
-  // here).
-  bool LeadLoad(std::string_view key, ByteView* cached, std::shared_ptr<PeerClient>* owner);
-  // The load part of GetForPeerAsync / GetAsync, after their cache miss.
-  void LoadAsync(const Context& ctx, std::string_view key, const LocalRunner& run_local,
-                 std::function<void(const Result<ByteView>&)> done);
+  // The key's owner by this process's ring; nullptr when it is this
+  // process (or there are no peers).
+  std::shared_ptr<PeerClient> OwnerOf(std::string_view key) const;
+  // The load after a miss: a fetch from `owner`, or a load here when it is
+  // nullptr (the owner's choice is the caller's: a forwarded request never
+  // forwards again). Loads here and fetches have a single-flight each, so a
+  // load here never waits on a fetch (see Forwarded above).
+  Result<ByteView> Load(const Context& ctx, std::string_view key,
+                        std::shared_ptr<PeerClient> owner);
+  // The first step of a load's leader, blocking or not: a second look in
+  // the cache (true, with *cached).
+  bool SecondLook(std::string_view key, ByteView* cached);
+  // Load without blocking, for GetForPeerAsync / GetAsync after their miss.
+  void LoadAsync(const Context& ctx, std::string_view key, std::shared_ptr<PeerClient> owner,
+                 const LocalRunner& run_local, std::function<void(const Result<ByteView>&)> done);
   // What a load does with a peer's answer: the value (mirrored in the hot
   // cache), the owner's own error, or nullopt when the group must load
   // locally instead.

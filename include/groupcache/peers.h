@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "groupcache/byte_view.h"
@@ -49,6 +50,22 @@ class PeerClient {
       const Context& ctx, std::string_view group, std::string_view key,
       std::function<void(Result<ByteView>)> done) {  // NOLINT(performance-unnecessary-value-param)
     done(Get(ctx, group, key));
+  }
+
+  // The read a group's load makes from the process its ring names as the
+  // key's owner: as Get / GetAsync, but the peer is asked to serve the key
+  // itself and never forward the request to a third process (the HTTP
+  // client marks the request; see Group::Forwarded). A read any client
+  // makes (an application or a tool reading through a node) is a Get, which
+  // the peer serves as its own Get would, fetching a key it does not own
+  // from its owner. The defaults are Get and GetAsync.
+  virtual Result<ByteView> Fetch(const Context& ctx, std::string_view group, std::string_view key) {
+    return Get(ctx, group, key);
+  }
+  virtual void FetchAsync(
+      const Context& ctx, std::string_view group, std::string_view key,
+      std::function<void(Result<ByteView>)> done) {  // NOLINT(performance-unnecessary-value-param)
+    GetAsync(ctx, group, key, std::move(done));
   }
 
   // Stores the value in the peer's main cache (HTTP PUT).

@@ -40,6 +40,7 @@
 #include "get_response.h"
 #include "groupcache.pb.h"
 #include "http_head.h"
+#include "peer_handler.h"
 #include "tls_context.h"
 
 namespace groupcache::internal {
@@ -351,10 +352,17 @@ class HttpPeerClient final : public PeerClient,
 
   void GetAsync(const Context& ctx, std::string_view group, std::string_view key,
                 std::function<void(Result<ByteView>)> done) override {
-    Start(ctx, http::verb::get, Target(group, key), {},
-          [self = shared_from_this(), done = std::move(done)](const Outcome& out) {
-            done(self->GetResult(out));
-          });
+    GetAsyncAt(ctx, Target(group, key), std::move(done));
+  }
+
+  Result<ByteView> Fetch(const Context& ctx, std::string_view group,
+                         std::string_view key) override {
+    return GetResult(Roundtrip(ctx, http::verb::get, FetchTarget(group, key), {}));
+  }
+
+  void FetchAsync(const Context& ctx, std::string_view group, std::string_view key,
+                  std::function<void(Result<ByteView>)> done) override {
+    GetAsyncAt(ctx, FetchTarget(group, key), std::move(done));
   }
 
   Status Set(const Context& ctx, std::string_view group, std::string_view key,
@@ -386,6 +394,23 @@ class HttpPeerClient final : public PeerClient,
     target += query ? QueryEscape(group) : PathEscape(group);
     target += '/';
     target += query ? QueryEscape(key) : PathEscape(key);
+    return target;
+  }
+
+  void GetAsyncAt(const Context& ctx, std::string target,
+                  std::function<void(Result<ByteView>)> done) {
+    Start(ctx, http::verb::get, std::move(target), {},
+          [self = shared_from_this(), done = std::move(done)](const Outcome& out) {
+            done(self->GetResult(out));
+          });
+  }
+
+  // A GET of a load's fetch carries the peer handler's mark: the owner
+  // serves it itself, never forwarding it again (Group::Forwarded).
+  std::string FetchTarget(std::string_view group, std::string_view key) const {
+    std::string target = Target(group, key);
+    target += '?';
+    target += PeerHandler::kForwardedQuery;
     return target;
   }
 

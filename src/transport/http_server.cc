@@ -779,6 +779,9 @@ class HttpPool::Impl {
         miss->reset();
         return true;
       }
+      if (q != std::string_view::npos && PeerHandler::IsForwarded(target.substr(q + 1))) {
+        (*miss)->forwarded = Group::Forwarded::kYes;
+      }
       return false;
     } else {
       Handler handler;

@@ -83,12 +83,23 @@ bool PeerHandler::Handle(std::string_view method, std::string_view path, const s
   return false;
 }
 
+bool PeerHandler::IsForwarded(std::string_view query) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    if (query.substr(0, amp) == kForwardedQuery) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
 void PeerHandler::LoadAsync(const Context& ctx, const Pending& pending,
                             const Group::LocalRunner& run_local,
                             std::function<void(PeerReply)> done) {
   pending.group->GetForPeerAsync(
       ctx, pending.key, run_local,
-      [done = std::move(done)](const Result<ByteView>& value) { done(ReplyFor(value)); });
+      [done = std::move(done)](const Result<ByteView>& value) { done(ReplyFor(value)); },
+      pending.forwarded);
 }
 
 PeerReply PeerHandler::ReplyFor(const Result<ByteView>& value) {

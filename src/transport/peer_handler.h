@@ -53,7 +53,18 @@ class PeerHandler {
   struct Pending {
     std::shared_ptr<Group> group;
     std::string key;
+    // Set by the server from the request's query (IsForwarded).
+    Group::Forwarded forwarded = Group::Forwarded::kNo;
   };
+
+  // The query this library's peer client puts on its GETs: the request is
+  // another node's fetch, to be served here, never forwarded again
+  // (Group::Forwarded). A query is what servers of the protocol ignore: Go's
+  // reads the path alone, so the mark costs a Go node nothing.
+  static constexpr std::string_view kForwardedQuery = "hop=1";
+  // True if `query` (after the '?') has kForwardedQuery among its
+  // '&'-separated parameters.
+  static bool IsForwarded(std::string_view query);
 
   // `registry` and `logger` must outlive the handler.
   PeerHandler(Registry* registry, const HttpPoolOptions& options, Logger* logger);

@@ -449,6 +449,123 @@ TEST_F(GroupTest, GetForPeerAsyncFollowsTheReadPath) {
   EXPECT_EQ(s.peer_loads, 1);
 }
 
+// A forwarded peer request (another node's fetch) is served here, never
+// sent on to the owner this process's ring names; an unmarked one (a
+// client reading through this node, or a Go peer) still is.
+TEST_F(GroupTest, AForwardedPeerRequestIsServedHereWhoeverOwnsTheKey) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<FakePeer>("http://peer:1");
+  peer->OnGet([](const Context&, std::string_view key) -> Result<ByteView> {
+    return ByteView::Copy("remote:" + std::string(key));
+  });
+  for (const char* k : {"sync", "async", "unmarked"}) picker->Route(k, peer);
+  auto g = MakeGroup(Counting());
+  Group::LocalRunner run_inline = [](const std::function<void()>& job) {
+    job();
+    return true;
+  };
+
+  auto sync = g->GetForPeer({}, "sync", Group::Forwarded::kYes);
+  ASSERT_TRUE(sync.ok()) << sync.status().ToString();
+  EXPECT_EQ(*sync, "v:sync");
+  std::optional<Result<ByteView>> async;
+  g->GetForPeerAsync(
+      {}, "async", run_inline, [&](const Result<ByteView>& r) { async = r; },
+      Group::Forwarded::kYes);
+  ASSERT_TRUE(async.has_value() && async->ok());
+  EXPECT_EQ(**async, "v:async");
+  EXPECT_EQ(peer->gets.load(), 0);
+  EXPECT_EQ(loads_.load(), 2);
+
+  auto unmarked = g->GetForPeer({}, "unmarked");
+  ASSERT_TRUE(unmarked.ok());
+  EXPECT_EQ(*unmarked, "remote:unmarked");
+  EXPECT_EQ(peer->gets.load(), 1);
+  GroupStats st = g->Stats();
+  EXPECT_EQ(st.server_requests, 3);
+  EXPECT_EQ(st.local_loads, 2);
+  EXPECT_EQ(st.peer_loads, 1);
+}
+
+// A peer whose answers wait until the test releases them.
+class HeldPeer : public FakePeer {
+ public:
+  using FakePeer::FakePeer;
+  void GetAsync(const Context&, std::string_view, std::string_view key,
+                std::function<void(Result<ByteView>)> done) override {
+    ++gets;
+    held.emplace_back(std::string(key), std::move(done));
+  }
+  std::vector<std::pair<std::string, std::function<void(Result<ByteView>)>>> held;
+};
+
+// The cycle of mailgun/groupcache#72 in one process: this node is fetching
+// a key from the owner its ring names, and that owner, whose ring names this
+// node, asks for the key back. The forwarded request must not join the
+// fetch (it would wait for its own answer): it loads the key here at once.
+TEST_F(GroupTest, AForwardedRequestNeverWaitsOnAFetchUnderWay) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<HeldPeer>("http://peer:1");
+  picker->Route("k", peer);
+  auto g = MakeGroup(Counting());
+  Group::LocalRunner run_inline = [](const std::function<void()>& job) {
+    job();
+    return true;
+  };
+  std::optional<Result<ByteView>> client;
+  g->GetAsync({}, "k", run_inline, [&](const Result<ByteView>& r, Group::Source) { client = r; });
+  ASSERT_EQ(peer->held.size(), 1u);  // the fetch is under way
+  EXPECT_FALSE(client.has_value());
+
+  std::optional<Result<ByteView>> forwarded;
+  g->GetForPeerAsync(
+      {}, "k", run_inline, [&](const Result<ByteView>& r) { forwarded = r; },
+      Group::Forwarded::kYes);
+  ASSERT_TRUE(forwarded.has_value()) << "the forwarded request waited on the fetch";
+  ASSERT_TRUE(forwarded->ok());
+  EXPECT_EQ(**forwarded, "v:k");
+  EXPECT_EQ(loads_.load(), 1);
+
+  peer->held[0].second(ByteView::Copy("remote:k"));
+  ASSERT_TRUE(client.has_value() && client->ok());
+  EXPECT_EQ(**client, "remote:k");
+  EXPECT_EQ(peer->gets.load(), 1);
+}
+
+// Loads here and fetches have a flight each, but the getter still runs
+// once: a fetch whose owner failed falls back into the load of the key
+// already running here (a forwarded request's), not beside it.
+TEST_F(GroupTest, AFailedFetchFallsBackIntoTheLoadAlreadyRunningHere) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<FakePeer>("http://peer:1");
+  peer->OnGet([](const Context&, std::string_view) -> Result<ByteView> {
+    return UnavailableError("connection refused");
+  });
+  picker->Route("k", peer);
+  auto g = MakeGroup(Counting());
+  std::vector<std::function<void()>> jobs;
+  Group::LocalRunner queue = [&](std::function<void()> job) {
+    jobs.push_back(std::move(job));
+    return true;
+  };
+  std::optional<Result<ByteView>> forwarded;
+  g->GetForPeerAsync(
+      {}, "k", queue, [&](const Result<ByteView>& r) { forwarded = r; }, Group::Forwarded::kYes);
+  std::optional<Result<ByteView>> client;
+  g->GetAsync({}, "k", queue, [&](const Result<ByteView>& r, Group::Source) { client = r; });
+  EXPECT_EQ(peer->gets.load(), 1);
+  ASSERT_EQ(jobs.size(), 1u) << "the fallback started a second load";
+  EXPECT_FALSE(forwarded.has_value());
+  EXPECT_FALSE(client.has_value());
+  jobs[0]();
+  ASSERT_TRUE(forwarded.has_value() && forwarded->ok());
+  ASSERT_TRUE(client.has_value() && client->ok());
+  EXPECT_EQ(**forwarded, "v:k");
+  EXPECT_EQ(**client, "v:k");
+  EXPECT_EQ(loads_.load(), 1);
+  EXPECT_EQ(g->Stats().peer_errors, 1);
+}
+
 // A getter declared never to block runs where the asynchronous load
 // starts (a transport's I/O thread), not through the runner; a failed
 // owner's fallback load too. Other getters still go through the runner.

@@ -17,5 +17,20 @@ TEST(PeerHandlerTest, ReplyTypeFallsBackToTheLiteral) {
   EXPECT_EQ(moved.type(), "application/json");
 }
 
+// The mark of a forwarded fetch is one whole query parameter, wherever it
+// stands among others.
+TEST(PeerHandlerTest, TheForwardedMarkIsOneWholeQueryParameter) {
+  EXPECT_TRUE(PeerHandler::IsForwarded("hop=1"));
+  EXPECT_TRUE(PeerHandler::IsForwarded("a=b&hop=1"));
+  EXPECT_TRUE(PeerHandler::IsForwarded("hop=1&a=b"));
+  EXPECT_TRUE(PeerHandler::IsForwarded("a&hop=1&b"));
+  EXPECT_FALSE(PeerHandler::IsForwarded(""));
+  EXPECT_FALSE(PeerHandler::IsForwarded("hop=10"));
+  EXPECT_FALSE(PeerHandler::IsForwarded("xhop=1"));
+  EXPECT_FALSE(PeerHandler::IsForwarded("hop=1x&b"));
+  EXPECT_FALSE(PeerHandler::IsForwarded("hop"));
+  EXPECT_FALSE(PeerHandler::IsForwarded("&&"));
+}
+
 }  // namespace
 }  // namespace groupcache::internal
