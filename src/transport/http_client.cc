@@ -357,12 +357,13 @@ class HttpPeerClient final : public PeerClient,
 
   Result<ByteView> Fetch(const Context& ctx, std::string_view group,
                          std::string_view key) override {
-    return GetResult(Roundtrip(ctx, http::verb::get, FetchTarget(group, key), {}));
+    return GetResult(
+        Roundtrip(ctx, http::verb::get, Target(group, key, PeerHandler::kForwardedQuery), {}));
   }
 
   void FetchAsync(const Context& ctx, std::string_view group, std::string_view key,
                   std::function<void(Result<ByteView>)> done) override {
-    GetAsyncAt(ctx, FetchTarget(group, key), std::move(done));
+    GetAsyncAt(ctx, Target(group, key, PeerHandler::kForwardedQuery), std::move(done));
   }
 
   Status Set(const Context& ctx, std::string_view group, std::string_view key,
@@ -386,17 +387,6 @@ class HttpPeerClient final : public PeerClient,
   const std::string& url() const override { return url_; }
 
  private:
-  std::string Target(std::string_view group, std::string_view key) const {
-    // The original golang/groupcache escapes with QueryEscape, the mailgun
-    // and Tochemey forks with PathEscape; each server decodes %XX only.
-    bool query = io_->options.ring.algorithm == RingAlgorithm::kGolang;
-    std::string target = io_->options.base_path;
-    target += query ? QueryEscape(group) : PathEscape(group);
-    target += '/';
-    target += query ? QueryEscape(key) : PathEscape(key);
-    return target;
-  }
-
   void GetAsyncAt(const Context& ctx, std::string target,
                   std::function<void(Result<ByteView>)> done) {
     Start(ctx, http::verb::get, std::move(target), {},
@@ -405,12 +395,28 @@ class HttpPeerClient final : public PeerClient,
           });
   }
 
-  // A GET of a load's fetch carries the peer handler's mark: the owner
-  // serves it itself, never forwarding it again (Group::Forwarded).
-  std::string FetchTarget(std::string_view group, std::string_view key) const {
-    std::string target = Target(group, key);
-    target += '?';
-    target += PeerHandler::kForwardedQuery;
+  // The request target for `key` of `group`, with `query` after a '?'
+  // unless it is empty. A load's fetch carries the peer handler's mark as
+  // its query: the owner serves it itself, never forwarding it again
+  // (Group::Forwarded).
+  std::string Target(std::string_view group, std::string_view key,
+                     std::string_view query = {}) const {
+    // The original golang/groupcache escapes with QueryEscape, the mailgun
+    // and Tochemey forks with PathEscape; each server decodes %XX only.
+    const bool golang = io_->options.ring.algorithm == RingAlgorithm::kGolang;
+    const std::string g = golang ? QueryEscape(group) : PathEscape(group);
+    const std::string k = golang ? QueryEscape(key) : PathEscape(key);
+    const std::string& base = io_->options.base_path;
+    std::string target;
+    target.reserve(base.size() + g.size() + 1 + k.size() + 1 + query.size());
+    target += base;
+    target += g;
+    target += '/';
+    target += k;
+    if (!query.empty()) {
+      target += '?';
+      target += query;
+    }
     return target;
   }
 
