@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <string>
 #include <thread>
@@ -35,6 +36,9 @@ class GroupCounters {
   std::atomic<int64_t> local_loads{0};
   std::atomic<int64_t> local_load_errs{0};
   std::atomic<int64_t> server_requests{0};
+  std::atomic<int64_t> ring_disagreements{0};
+  // When the last ring disagreement was logged (steady clock, ns; 0: never).
+  std::atomic<int64_t> disagreement_logged_ns{0};
   std::atomic<int64_t> max_peer_latency_ms{0};
   Histogram peer_fetch;
   Histogram local_load;
@@ -251,7 +255,7 @@ void Group::GetForPeerAsync(const Context& ctx, std::string_view key, const Loca
     done(value);
     return;
   }
-  LoadAsync(ctx, key, forwarded == Forwarded::kYes ? nullptr : OwnerOf(key), run_local,
+  LoadAsync(ctx, key, forwarded == Forwarded::kYes ? NoteIfNotOwner(key) : OwnerOf(key), run_local,
             std::move(done));
 }
 
@@ -459,6 +463,7 @@ GroupStats Group::Stats() const {
   s.local_loads = load(c.local_loads);
   s.local_load_errs = load(c.local_load_errs);
   s.server_requests = load(c.server_requests);
+  s.ring_disagreements = load(c.ring_disagreements);
   s.max_peer_latency_ms = load(c.max_peer_latency_ms);
   return s;
 }
@@ -499,7 +504,35 @@ bool Group::LookupForPeer(std::string_view key, ByteView* out) {
 Result<ByteView> Group::GetForPeer(const Context& ctx, std::string_view key, Forwarded forwarded) {
   Bump(counters_->server_requests);
   if (ByteView value; cache_->Lookup(key, &value)) return value;
-  return Load(ctx, key, forwarded == Forwarded::kYes ? nullptr : OwnerOf(key));
+  return Load(ctx, key, forwarded == Forwarded::kYes ? NoteIfNotOwner(key) : OwnerOf(key));
+}
+
+std::shared_ptr<PeerClient> Group::NoteIfNotOwner(std::string_view key) {
+  std::shared_ptr<PeerClient> owner = OwnerOf(key);
+  if (owner == nullptr) return nullptr;
+  Bump(counters_->ring_disagreements);
+  // Once per 10 s at most: a disagreement that lasts (nodes configured
+  // differently) would otherwise log once per key.
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = counters_->disagreement_logged_ns.load(std::memory_order_relaxed);
+  constexpr int64_t kEveryNs = 10'000'000'000;
+  if ((last == 0 || now - last >= kEveryNs) &&
+      counters_->disagreement_logged_ns.compare_exchange_strong(last, now,
+                                                                std::memory_order_relaxed) &&
+      logger_->Enabled(LogLevel::kWarn)) {
+    logger_->Warn(
+        "a peer fetched a key that this node's ring gives to another node: the rings disagree "
+        "(a membership change under way, or nodes started with different peers, --self, "
+        "--hash or --replicas); loading it here",
+        {{"group", name_},
+         {"key", key},
+         {"owner_here", owner->url()},
+         {"disagreements",
+          std::to_string(counters_->ring_disagreements.load(std::memory_order_relaxed))}});
+  }
+  return nullptr;  // served here all the same
 }
 
 void Group::SetFromPeer(std::string_view key, const ByteView& value) {

@@ -128,6 +128,10 @@ std::string RenderPrometheus(const Registry& registry, const std::string& extra)
        &GroupStats::local_load_errs},
       {{"groupcache_server_requests_total", "counter", "Count of gets received from peers"},
        &GroupStats::server_requests},
+      // Ours (not the exporter's): see GroupStats::ring_disagreements.
+      {{"groupcache_ring_disagreements_total", "counter",
+        "Count of fetches from peers for keys this node's ring gives to another node"},
+       &GroupStats::ring_disagreements},
   };
   for (const auto& [f, field] : group_counters) {
     w.Header(f);

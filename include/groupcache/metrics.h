@@ -12,9 +12,11 @@
 // _cache_hits_total, _cache_evictions_total,
 // _cache_evictions_nonexpired_total.
 //
-// Beyond the exporter, latency histograms in seconds (buckets of
-// histogram.h): groupcache_client_get_duration_seconds{group,source} (client
-// API GETs, source = hit|hot|peer|load), groupcache_peer_fetch_duration_seconds
+// Beyond the exporter: the counter groupcache_ring_disagreements_total
+// {group} (GroupStats::ring_disagreements), and latency histograms in
+// seconds (buckets of histogram.h):
+// groupcache_client_get_duration_seconds{group,source} (client API GETs,
+// source = hit|hot|peer|load), groupcache_peer_fetch_duration_seconds
 // {group} and groupcache_local_load_duration_seconds{group} (getter calls).
 //
 // `extra` is appended as is (for metrics the caller owns, e.g.

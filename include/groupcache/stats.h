@@ -37,6 +37,10 @@ struct GroupStats {
   int64_t local_loads = 0;      // getter calls that succeeded
   int64_t local_load_errs = 0;  // getter calls that failed
   int64_t server_requests = 0;  // requests for this group from peers
+  // Forwarded fetches from peers (Group::Forwarded) that missed here for a
+  // key this process's ring gives to another node: the two rings disagree
+  // (a membership change under way, or nodes configured differently).
+  int64_t ring_disagreements = 0;
   // The slowest remote fetch seen, in milliseconds (Go:
   // GetFromPeersLatencyLower).
   int64_t max_peer_latency_ms = 0;

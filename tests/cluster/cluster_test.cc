@@ -191,6 +191,12 @@ TEST_F(ClusterTest, NodesWhoseRingsDisagreeAnswerWithoutWaitingOnThemselves) {
   for (auto& node : nodes_) loads += Loads(node)[key];
   EXPECT_GE(loads, 1);
   EXPECT_LE(loads, 2);
+  // Each node counted the forwarded fetches it served against its ring,
+  // and said so in its log (once: the warning is rate-limited).
+  for (auto& node : nodes_) {
+    EXPECT_GE(Metric(node, "groupcache_ring_disagreements_total{group=\"g\"}"), 1) << node.url;
+    EXPECT_NE(node.process->Log().find("the rings disagree"), std::string::npos) << node.url;
+  }
 }
 
 TEST_F(ClusterTest, ReadsSurviveTheOwnerBeingKilledMidLoad) {

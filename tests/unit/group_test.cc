@@ -485,6 +485,11 @@ TEST_F(GroupTest, AForwardedPeerRequestIsServedHereWhoeverOwnsTheKey) {
   EXPECT_EQ(st.server_requests, 3);
   EXPECT_EQ(st.local_loads, 2);
   EXPECT_EQ(st.peer_loads, 1);
+  // The two forwarded requests were for keys this ring gives the peer.
+  EXPECT_EQ(st.ring_disagreements, 2);
+  // A forwarded request for a key owned here is no disagreement.
+  ASSERT_TRUE(g->GetForPeer({}, "mine", Group::Forwarded::kYes).ok());
+  EXPECT_EQ(g->Stats().ring_disagreements, 2);
 }
 
 // A peer whose answers wait until the test releases them.

@@ -69,6 +69,7 @@ TEST_F(MetricsTest, NamesAndLabelsAreThoseOfTheMailgunExporter) {
       {"groupcache_local_loads_total", "1"},
       {"groupcache_local_load_errs_total", "1"},
       {"groupcache_server_requests_total", "0"},
+      {"groupcache_ring_disagreements_total", "0"},
       {"groupcache_get_from_peers_latency_lower", "0"},
   };
   for (const auto& [name, value] : group_values) {
