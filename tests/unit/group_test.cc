@@ -47,6 +47,16 @@ class GroupTest : public ::testing::Test {
     return picker;
   }
 
+  // Makes the picker route `key` to a peer that refuses every connection.
+  std::shared_ptr<FakePeer> RefusingOwnerOf(const std::string& key) {
+    auto peer = std::make_shared<FakePeer>("http://peer:1");
+    peer->OnGet([](const Context&, std::string_view) -> Result<ByteView> {
+      return UnavailableError("connection refused");
+    });
+    UsePicker()->Route(key, peer);
+    return peer;
+  }
+
   Registry registry_;
   std::atomic<int> loads_{0};
 };
@@ -244,12 +254,7 @@ TEST_F(GroupTest, PeerNotFoundAndLoadFailedAreReturnedWithoutLocalLoad) {
 }
 
 TEST_F(GroupTest, OtherPeerFailuresFallBackToLocalLoad) {
-  auto picker = UsePicker();
-  auto peer = std::make_shared<FakePeer>("http://peer:1");
-  peer->OnGet([](const Context&, std::string_view) -> Result<ByteView> {
-    return UnavailableError("connection refused");
-  });
-  picker->Route("k", peer);
+  auto peer = RefusingOwnerOf("k");
   auto g = MakeGroup(Counting());
   EXPECT_EQ(*g->Get({}, "k"), "v:k");
   EXPECT_EQ(loads_.load(), 1);
@@ -541,12 +546,7 @@ TEST_F(GroupTest, AForwardedRequestNeverWaitsOnAFetchUnderWay) {
 // once: a fetch whose owner failed falls back into the load of the key
 // already running here (a forwarded request's), not beside it.
 TEST_F(GroupTest, AFailedFetchFallsBackIntoTheLoadAlreadyRunningHere) {
-  auto picker = UsePicker();
-  auto peer = std::make_shared<FakePeer>("http://peer:1");
-  peer->OnGet([](const Context&, std::string_view) -> Result<ByteView> {
-    return UnavailableError("connection refused");
-  });
-  picker->Route("k", peer);
+  auto peer = RefusingOwnerOf("k");
   auto g = MakeGroup(Counting());
   std::vector<std::function<void()>> jobs;
   Group::LocalRunner queue = [&](std::function<void()> job) {
@@ -575,12 +575,7 @@ TEST_F(GroupTest, AFailedFetchFallsBackIntoTheLoadAlreadyRunningHere) {
 // starts (a transport's I/O thread), not through the runner; a failed
 // owner's fallback load too. Other getters still go through the runner.
 TEST_F(GroupTest, AGetterThatNeverBlocksRunsWithoutTheRunner) {
-  auto picker = UsePicker();
-  auto peer = std::make_shared<FakePeer>("http://peer:1");
-  peer->OnGet([](const Context&, std::string_view) -> Result<ByteView> {
-    return UnavailableError("connection refused");
-  });
-  picker->Route("down", peer);
+  RefusingOwnerOf("down");
   const std::thread::id caller = std::this_thread::get_id();
   std::thread::id ran_on;
   auto g = *registry_.NewGroup({.name = "inline",
