@@ -180,20 +180,21 @@ class Group : public std::enable_shared_from_this<Group> {
   // The server half of the peer protocol, for transports. Not for
   // application code.
   //
-  // A GET this library's peer client sends carries a mark (kForwarded: the
-  // transport finds it in the request); such a request is served where it
-  // lands: on a miss this process loads the key itself, even if its own
-  // ring names another owner, and never forwards it to a third peer, nor
-  // joins a fetch of the key that this process has under way. A peer asks
-  // the process its ring names; when two rings disagree (a membership
-  // change that one node has seen and another not yet, as service
-  // discovery makes every day), forwarding could send the request back to
-  // the process that is waiting for it, which would then wait on itself
-  // until its fetch timed out (mailgun/groupcache#72; Go's server
-  // forwards). Here such a request takes one hop, and a disagreement costs
-  // at most a duplicate load. A GET without the mark (an application or a
-  // tool reading through the peer protocol, or a Go node) is served as Get
-  // serves it: a key owned elsewhere is fetched from its owner.
+  // A GET this library's peer client sends for a load (PeerClient::Fetch)
+  // carries a mark, which the transport passes on as Forwarded::kYes. Such
+  // a request is served where it lands: on a miss this process loads the
+  // key itself, even if its own ring names another owner, and never
+  // forwards it to a third peer, nor joins a fetch of the key that this
+  // process has under way. A peer asks the process its ring names; when
+  // two rings disagree (a membership change that one node has seen and
+  // another not yet, as service discovery makes every day), forwarding
+  // could send the request back to the process that is waiting for it,
+  // which would then wait on itself until its fetch timed out
+  // (mailgun/groupcache#72; Go's server forwards). Here such a request
+  // takes one hop, and a disagreement costs at most a duplicate load. A GET
+  // without the mark (an application or a tool reading through the peer
+  // protocol, or a Go node) is served as Get serves it: a key owned
+  // elsewhere is fetched from its owner.
   enum class Forwarded : bool { kNo, kYes };
   // A peer asked for `key`: answers from the caches only, never loads, so
   // a transport may call it on an I/O thread. On a hit counts
@@ -207,7 +208,7 @@ class Group : public std::enable_shared_from_this<Group> {
   // The non-blocking GetForPeer, for a transport's I/O thread: `done` gets
   // the result once, on the thread that completes the load (or on this one,
   // before the call returns, on a hit). A fetch from the owner (see
-  // Forwarded above) runs on its PeerClient's GetAsync and blocks nobody;
+  // Forwarded above) runs on its PeerClient's FetchAsync and blocks nobody;
   // a load that must run here (this process owns the key, the request was
   // forwarded, or the owner failed) is handed to `run_local`, which must
   // run it on a thread that may block, or return false to refuse it (the
