@@ -57,10 +57,11 @@ class PeerHandler {
     Group::Forwarded forwarded = Group::Forwarded::kNo;
   };
 
-  // The query this library's peer client puts on its GETs: the request is
-  // another node's fetch, to be served here, never forwarded again
-  // (Group::Forwarded). A query is what servers of the protocol ignore: Go's
-  // reads the path alone, so the mark costs a Go node nothing.
+  // The query this library's peer client puts on a load's GETs
+  // (PeerClient::Fetch): the request is another node's fetch, to be served
+  // here, never forwarded again (Group::Forwarded). A query is what servers
+  // of the protocol ignore: Go's reads the path alone, so the mark costs a
+  // Go node nothing.
   static constexpr std::string_view kForwardedQuery = "hop=1";
   // True if `query` (after the '?') has kForwardedQuery among its
   // '&'-separated parameters.
