@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cache.h"
+#include "log_limiter.h"
 #include "picker_slot.h"
 #include "single_flight.h"
 
@@ -37,8 +38,9 @@ class GroupCounters {
   std::atomic<int64_t> local_load_errs{0};
   std::atomic<int64_t> server_requests{0};
   std::atomic<int64_t> ring_disagreements{0};
-  // When the last ring disagreement was logged (steady clock, ns; 0: never).
-  std::atomic<int64_t> disagreement_logged_ns{0};
+  // A disagreement that lasts (nodes configured differently) would
+  // otherwise log once per key.
+  LogLimiter disagreement_log{std::chrono::seconds(10)};
   std::atomic<int64_t> max_peer_latency_ms{0};
   Histogram peer_fetch;
   Histogram local_load;
@@ -255,8 +257,7 @@ void Group::GetForPeerAsync(const Context& ctx, std::string_view key, const Loca
     done(value);
     return;
   }
-  LoadAsync(ctx, key, forwarded == Forwarded::kYes ? NoteIfNotOwner(key) : OwnerOf(key), run_local,
-            std::move(done));
+  LoadAsync(ctx, key, OwnerToAsk(key, forwarded), run_local, std::move(done));
 }
 
 std::string_view Group::SourceName(Source source) {
@@ -504,24 +505,16 @@ bool Group::LookupForPeer(std::string_view key, ByteView* out) {
 Result<ByteView> Group::GetForPeer(const Context& ctx, std::string_view key, Forwarded forwarded) {
   Bump(counters_->server_requests);
   if (ByteView value; cache_->Lookup(key, &value)) return value;
-  return Load(ctx, key, forwarded == Forwarded::kYes ? NoteIfNotOwner(key) : OwnerOf(key));
+  return Load(ctx, key, OwnerToAsk(key, forwarded));
 }
 
-std::shared_ptr<PeerClient> Group::NoteIfNotOwner(std::string_view key) {
+std::shared_ptr<PeerClient> Group::OwnerToAsk(std::string_view key, Forwarded forwarded) {
   std::shared_ptr<PeerClient> owner = OwnerOf(key);
-  if (owner == nullptr) return nullptr;
+  if (forwarded == Forwarded::kNo || owner == nullptr) return owner;
   Bump(counters_->ring_disagreements);
-  // Once per 10 s at most: a disagreement that lasts (nodes configured
-  // differently) would otherwise log once per key.
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
-  int64_t last = counters_->disagreement_logged_ns.load(std::memory_order_relaxed);
-  constexpr int64_t kEveryNs = 10'000'000'000;
-  if ((last == 0 || now - last >= kEveryNs) &&
-      counters_->disagreement_logged_ns.compare_exchange_strong(last, now,
-                                                                std::memory_order_relaxed) &&
-      logger_->Enabled(LogLevel::kWarn)) {
+  int64_t suppressed = 0;
+  if (logger_->Enabled(LogLevel::kWarn) &&
+      counters_->disagreement_log.Allow(Clock::now(), &suppressed)) {
     logger_->Warn(
         "a peer fetched a key that this node's ring gives to another node: the rings disagree "
         "(a membership change under way, or nodes started with different peers, --self, "
@@ -530,7 +523,8 @@ std::shared_ptr<PeerClient> Group::NoteIfNotOwner(std::string_view key) {
          {"key", key},
          {"owner_here", owner->url()},
          {"disagreements",
-          std::to_string(counters_->ring_disagreements.load(std::memory_order_relaxed))}});
+          std::to_string(counters_->ring_disagreements.load(std::memory_order_relaxed))},
+         {"suppressed", std::to_string(suppressed)}});
   }
   return nullptr;  // served here all the same
 }

@@ -251,10 +251,11 @@ class Group : public std::enable_shared_from_this<Group> {
   // The key's owner by this process's ring; nullptr when it is this
   // process (or there are no peers).
   std::shared_ptr<PeerClient> OwnerOf(std::string_view key) const;
-  // For a forwarded request that missed: counts (and now and then logs) a
-  // ring disagreement if this process's ring gives `key` to another node.
-  // Returns nullptr: the request is served here either way.
-  std::shared_ptr<PeerClient> NoteIfNotOwner(std::string_view key);
+  // The owner a peer request that missed is fetched from: OwnerOf for an
+  // unmarked one; nullptr (load here) for a forwarded one, which counts
+  // (and now and then logs) a ring disagreement if this process's ring
+  // gives `key` to another node.
+  std::shared_ptr<PeerClient> OwnerToAsk(std::string_view key, Forwarded forwarded);
   // The load after a miss: a fetch from `owner`, or a load here when it is
   // nullptr (the owner's choice is the caller's: a forwarded request never
   // forwards again). Loads here and fetches have a single-flight each, so a

@@ -7,8 +7,8 @@
 //  - AcceptBackoff: the pause after an accept that failed for want of
 //    descriptors or memory (the listening socket stays readable, so an
 //    accept loop that retries at once spins);
-//  - LogLimiter: at most one line per period for a repeating condition,
-//    saying how many were suppressed.
+//  - LogLimiter (log_limiter.h, shared with the core): at most one line
+//    per period for a repeating condition.
 // Thread-safe unless said otherwise.
 
 #ifndef GROUPCACHE_SRC_TRANSPORT_SERVER_LIMITS_H_
@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 
+#include "../log_limiter.h"
 #include "groupcache/context.h"
 
 namespace groupcache::internal {
@@ -103,21 +104,6 @@ class AcceptBackoff {
 
  private:
   std::chrono::milliseconds next_{0};
-};
-
-class LogLimiter {
- public:
-  explicit LogLimiter(Clock::duration period) : period_(period) {}
-
-  // True if a line may be written now; *suppressed is then the number of
-  // lines held back since the last one.
-  bool Allow(Clock::time_point now, int64_t* suppressed);
-
- private:
-  const Clock::duration period_;
-  std::mutex mu_;
-  Clock::time_point next_{};  // GUARDED_BY(mu_)
-  int64_t held_ = 0;          // GUARDED_BY(mu_)
 };
 
 }  // namespace groupcache::internal
