@@ -7,13 +7,11 @@
 #include <limits>
 #include <string>
 
+#include "text.h"
+
 namespace groupcache {
-namespace {
 
-std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-}  // namespace
-
+using internal::Quote;
 Result<Duration> ParseDuration(std::string_view text) {
   // Go's time.ParseDuration, accumulated in long double nanoseconds so that
   // "1.5h" and "0.1s" come out exact enough, then range-checked.

@@ -8,10 +8,14 @@
 #include <string>
 #include <utility>
 
+#include "../text.h"
 #include "key_error.h"
 
 namespace groupcache::discovery {
 namespace {
+
+using groupcache::internal::Quote;
+using groupcache::internal::TrimBlanks;
 
 constexpr std::string_view kPrefix = "discovery config: ";
 
@@ -51,14 +55,6 @@ Result<T> Get(const Config& config, std::string_view key, std::string_view want,
     return parsed;
   }
   return WrongType(key, *v, want);
-}
-
-std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -188,7 +184,7 @@ StringList ParseStringList(std::string_view text) {
   StringList out;
   while (true) {
     size_t comma = text.find(',');
-    std::string_view item = Trim(text.substr(0, comma));
+    std::string_view item = TrimBlanks(text.substr(0, comma));
     if (!item.empty()) out.emplace_back(item);
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);

@@ -4,12 +4,13 @@
 #include <string>
 #include <utility>
 
+#include "../text.h"
 #include "host_port.h"
 
 namespace groupcache::discovery {
 namespace {
 
-std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
+using groupcache::internal::Quote;
 
 bool AllDigits(std::string_view s) {
   if (s.empty()) return false;

@@ -35,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "../text.h"
 #include "direct_send.h"
 #include "escape.h"
 #include "get_response.h"
@@ -280,11 +281,6 @@ class ActiveCall {
   Call* call_;
 };
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 class HttpPeerClient final : public PeerClient,
                              public PooledClient,
                              public std::enable_shared_from_this<HttpPeerClient> {
@@ -421,7 +417,7 @@ class HttpPeerClient final : public PeerClient,
   }
 
   Status ErrorFor(const Outcome& out) const {
-    std::string body = Trim(out.body);
+    std::string body(TrimSpace(out.body));
     if (out.http_status == 404) return NotFoundError(body);
     if (out.http_status == 400) return InvalidArgumentError("peer " + url_ + ": " + body);
     if (out.http_status == 503) return LoadFailedError("peer " + url_ + ": " + body);

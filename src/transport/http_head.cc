@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "../text.h"
+
 namespace groupcache::internal {
 namespace {
 
@@ -61,19 +63,13 @@ bool IEquals(std::string_view s, std::string_view lower) {
   return true;
 }
 
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // A Connection value that is a plain token list (token *(OWS "," OWS
 // token)): whether it names "close" and "keep-alive". False if it is not
 // such a list.
 bool ReadConnection(std::string_view value, bool* close, bool* keep_alive) {
   while (true) {
     size_t comma = value.find(',');
-    std::string_view token = TrimOws(value.substr(0, comma));
+    std::string_view token = TrimBlanks(value.substr(0, comma));
     if (token.empty() || !AllOf(token, kTokenChars)) return false;
     if (IEquals(token, "close")) *close = true;
     if (IEquals(token, "keep-alive")) *keep_alive = true;
@@ -142,7 +138,7 @@ constexpr size_t kMaxLengthDigits = 19;
     if (IEquals(name, "transfer-encoding")) return false;
     if (IEquals(name, "content-length")) {
       if (!content_length || f->content_length) return false;
-      std::string_view digits = TrimOws(value);
+      std::string_view digits = TrimBlanks(value);
       if (digits.empty() || digits.size() > kMaxLengthDigits || !AllOf(digits, kDigits)) {
         return false;
       }

@@ -52,9 +52,9 @@ TEST_F(KubernetesAccessTest, ServerUrls) {
 }
 
 TEST_F(KubernetesAccessTest, InClusterReadsTheServiceAccountFiles) {
-  Write("sa/token", "tok-123\n");
+  Write("sa/token", " tok-123\r\n");  // blanks and line ends around it go
   Write("sa/ca.crt", "-----BEGIN CERTIFICATE-----\n");
-  Write("sa/namespace", "shop\n");
+  Write("sa/namespace", "shop \n");
   auto a = InClusterAccess((dir_ / "sa").string(), "10.96.0.1", "443");
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_EQ(a->host, "10.96.0.1");

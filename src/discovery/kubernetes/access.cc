@@ -8,10 +8,13 @@
 #include <sstream>
 #include <utility>
 
+#include "../../text.h"
+
 namespace groupcache::discovery::kubernetes_internal {
 namespace {
 
 namespace fs = std::filesystem;
+using groupcache::internal::TrimSpace;
 
 Result<std::string> ReadFile(const fs::path& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
@@ -19,12 +22,6 @@ Result<std::string> ReadFile(const fs::path& path, std::string_view what) {
   std::ostringstream data;
   data << in.rdbuf();
   return std::move(data).str();
-}
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  size_t start = s.find_first_not_of(" \t\r\n");
-  return start == std::string::npos ? std::string() : s.substr(start);
 }
 
 // Standard base64 (what kubeconfig *-data fields hold), blanks ignored.
@@ -132,13 +129,13 @@ Result<ApiAccess> InClusterAccess(const std::string& service_account_dir, std::s
   access.token_file = (dir / "token").string();
   Result<std::string> token = ReadFile(access.token_file, "service-account token");
   if (!token.ok()) return token.status();
-  access.token = Trim(*token);
+  access.token = std::string(TrimSpace(*token));
   access.ca_file = (dir / "ca.crt").string();
   if (!fs::exists(access.ca_file)) {
     return InvalidArgumentError("service-account CA " + access.ca_file + " is missing");
   }
   if (Result<std::string> ns = ReadFile(dir / "namespace", "namespace"); ns.ok()) {
-    access.namespace_name = Trim(*ns);
+    access.namespace_name = std::string(TrimSpace(*ns));
   }
   return access;
 }
@@ -203,7 +200,7 @@ Result<ApiAccess> KubeconfigAccess(const std::string& path) {
       if (access.token.empty() && !access.token_file.empty()) {
         Result<std::string> token = ReadFile(access.token_file, "tokenFile");
         if (!token.ok()) return bad(token.status().message());
-        access.token = Trim(*token);
+        access.token = std::string(TrimSpace(*token));
       }
     }
     const bool cert = !access.client_cert_file.empty() || !access.client_cert_pem.empty();

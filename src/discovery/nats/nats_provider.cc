@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../text.h"
 #include "event_dispatcher.h"
 #include "host_port.h"
 #include "key_error.h"
@@ -23,6 +24,8 @@
 #include "nats.pb.h"
 
 namespace groupcache::discovery {
+
+using groupcache::internal::Quote;
 
 using internal::Call;
 using internal::CheckCall;
@@ -43,8 +46,6 @@ constexpr int kMaxPingsOut = 2;
 // Bounds on waiting for cnats to confirm that a subscription's handler or
 // the connection's callbacks are done; they normally take microseconds.
 constexpr milliseconds kCallbackDrainWait(5000);
-
-std::string Quote(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 int64_t ToMillis(Duration d) {
   return std::max<int64_t>(1, std::chrono::duration_cast<milliseconds>(d).count());
