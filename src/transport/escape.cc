@@ -61,6 +61,8 @@ std::optional<std::string> PercentDecode(std::string_view s) {
   std::string out;
   std::optional<std::string_view> decoded = PercentDecodeView(s, &out);
   if (!decoded) return std::nullopt;
+  // With an escape the result is `out` itself: hand it over, not a copy.
+  if (decoded->data() == out.data()) return out;
   return std::string(*decoded);
 }
 
