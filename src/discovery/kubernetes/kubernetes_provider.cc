@@ -14,6 +14,7 @@
 #include "access.h"
 #include "api_client.h"
 #include "event_dispatcher.h"
+#include "key_error.h"
 #include "lifecycle.h"
 #include "pods.h"
 
@@ -21,6 +22,7 @@ namespace groupcache::discovery {
 
 using internal::Call;
 using internal::CheckCall;
+using internal::KeyError;
 using internal::State;
 using kubernetes_internal::ApiAccess;
 using kubernetes_internal::ApiClient;
@@ -31,10 +33,6 @@ using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
-
-std::string KeyError(std::string_view key, const std::string& what) {
-  return "kubernetes discovery: config key \"" + std::string(key) + "\": " + what;
-}
 
 // Percent-encodes a query value (RFC 3986 unreserved characters stay).
 std::string QueryEscape(std::string_view s) {
@@ -84,7 +82,7 @@ class KubernetesProvider::Impl {
     Settings next;
     Result<std::string> app = config.GetStringOr(kAppName, "");
     if (!app.ok()) return app.status();
-    if (app->empty()) return InvalidArgumentError(KeyError(kAppName, "required"));
+    if (app->empty()) return InvalidArgumentError(KeyError(kAppName, "is required"));
     next.app = *app;
     Result<std::string> ns = config.GetStringOr(kNamespace, "");
     if (!ns.ok()) return ns.status();
@@ -109,7 +107,8 @@ class KubernetesProvider::Impl {
     for (auto& d : durations) {
       Result<Duration> value = config.GetDurationOr(d.key, d.fallback);
       if (!value.ok()) return value.status();
-      if (*value < milliseconds(1)) return InvalidArgumentError(KeyError(d.key, "must be >= 1ms"));
+      if (*value < milliseconds(1))
+        return InvalidArgumentError(KeyError(d.key, "must be at least 1ms"));
       *d.out = *value;
     }
     if (next.watch_timeout < std::chrono::seconds(1)) {
@@ -117,7 +116,8 @@ class KubernetesProvider::Impl {
     }
     Result<int64_t> max_list = config.GetIntOr(kMaxListBytes, int64_t{32} << 20);
     if (!max_list.ok()) return max_list.status();
-    if (*max_list < 1024) return InvalidArgumentError(KeyError(kMaxListBytes, "below 1024"));
+    if (*max_list < 1024)
+      return InvalidArgumentError(KeyError(kMaxListBytes, "must be at least 1024"));
     next.max_list_bytes = static_cast<size_t>(*max_list);
     if (config.Has(kSelfHost) || config.Has(kSelfPort)) {
       Result<Node> self = GetSelf(config);
@@ -151,7 +151,7 @@ class KubernetesProvider::Impl {
         settings.namespace_name.empty() ? access->namespace_name : settings.namespace_name;
     if (ns.empty()) {
       return InvalidArgumentError(
-          KeyError(kNamespace, "not given, and " + access->source + " names none"));
+          KeyError(kNamespace, "is not given, and " + access->source + " names none"));
     }
     if (access->insecure) {
       logger_->Warn("kubernetes discovery: TLS verification of the API server is off",
