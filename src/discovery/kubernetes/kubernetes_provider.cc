@@ -107,8 +107,9 @@ class KubernetesProvider::Impl {
     for (auto& d : durations) {
       Result<Duration> value = config.GetDurationOr(d.key, d.fallback);
       if (!value.ok()) return value.status();
-      if (*value < milliseconds(1))
+      if (*value < milliseconds(1)) {
         return InvalidArgumentError(KeyError(d.key, "must be at least 1ms"));
+      }
       *d.out = *value;
     }
     if (next.watch_timeout < std::chrono::seconds(1)) {
@@ -116,8 +117,9 @@ class KubernetesProvider::Impl {
     }
     Result<int64_t> max_list = config.GetIntOr(kMaxListBytes, int64_t{32} << 20);
     if (!max_list.ok()) return max_list.status();
-    if (*max_list < 1024)
+    if (*max_list < 1024) {
       return InvalidArgumentError(KeyError(kMaxListBytes, "must be at least 1024"));
+    }
     next.max_list_bytes = static_cast<size_t>(*max_list);
     if (config.Has(kSelfHost) || config.Has(kSelfPort)) {
       Result<Node> self = GetSelf(config);
