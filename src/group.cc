@@ -59,7 +59,9 @@ struct SetTag {
 // Loads that run here and fetches from an owner have a flight each: a
 // load here must never wait on a fetch, which may be waiting on this very
 // process (see the peer protocol's note in group.h). A fetch whose owner
-// failed falls back to the load flight, so the getter still runs once.
+// failed falls back to the load flight, joining a load of the key running
+// here or finding the one that finished meanwhile, so the getter still
+// runs once.
 struct GroupFlights {
   SingleFlight<ByteView> load;
   SingleFlight<ByteView> fetch;
@@ -206,7 +208,10 @@ Result<ByteView> Group::Load(const Context& ctx, std::string_view key,
     RecordPeerLatency(Clock::now() - start);
     if (auto answer = AfterPeerFetch(c, *owner, std::move(fetched), key)) return *answer;
     // The owner failed: load here, as one with any load of the key here.
-    return flights_->load.Do(c, key, [&](const Context& c2) { return LoadLocally(c2, key); });
+    return flights_->load.Do(c, key, [&](const Context& c2) -> Result<ByteView> {
+      if (ByteView cached; LookBeforeFallBack(key, &cached)) return cached;
+      return LoadLocally(c2, key);
+    });
   });
 }
 
@@ -219,6 +224,12 @@ bool Group::SecondLook(std::string_view key, ByteView* cached) {
   if (cache_->Lookup(key, cached)) return true;
   Bump(counters_->loads_deduped);
   return false;
+}
+
+bool Group::LookBeforeFallBack(std::string_view key, ByteView* cached) {
+  // The fetch's SecondLook counted the load (loads_deduped) already.
+  Bump(counters_->extra_lookups);
+  return cache_->Lookup(key, cached);
 }
 
 std::optional<Result<ByteView>> Group::AfterPeerFetch(const Context& ctx, const PeerClient& peer,
@@ -324,6 +335,10 @@ void Group::LoadAsync(const Context& ctx, std::string_view key, std::shared_ptr<
     self->flights_->load.DoAsync(
         c, k,
         [self, load_here](const Context& c2, std::string_view k2, const Finisher& f2) {
+          if (ByteView cached; self->LookBeforeFallBack(k2, &cached)) {
+            f2(cached);
+            return;
+          }
           load_here(self, c2, k2, f2);
         },
         [finish](const Result<ByteView>& v) { finish(v); }, self);

@@ -265,6 +265,10 @@ class Group : public std::enable_shared_from_this<Group> {
   // The first step of a load's leader, blocking or not: a second look in
   // the cache (true, with *cached).
   bool SecondLook(std::string_view key, ByteView* cached);
+  // The first step of a failed fetch's load here: one more look, since a
+  // load of the key here (a forwarded request's) may have finished while
+  // the fetch was failing.
+  bool LookBeforeFallBack(std::string_view key, ByteView* cached);
   // Load without blocking, for GetForPeerAsync / GetAsync after their miss.
   void LoadAsync(const Context& ctx, std::string_view key, std::shared_ptr<PeerClient> owner,
                  const LocalRunner& run_local, std::function<void(const Result<ByteView>&)> done);

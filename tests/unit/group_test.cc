@@ -574,6 +574,50 @@ TEST_F(GroupTest, AFailedFetchFallsBackIntoTheLoadAlreadyRunningHere) {
   EXPECT_EQ(g->Stats().peer_errors, 1);
 }
 
+// The same while the fetch is failing slowly: a load of the key here (a
+// forwarded request's) starts and finishes before the owner's failure
+// comes, and the fall-back finds its value instead of loading again.
+TEST_F(GroupTest, AFailedFetchFindsTheLoadThatFinishedWhileItFailed) {
+  auto picker = UsePicker();
+  auto peer = std::make_shared<HeldPeer>("http://peer:1");
+  picker->Route("k", peer);
+  auto g = MakeGroup(Counting());
+  Group::LocalRunner run_inline = [](const std::function<void()>& job) {
+    job();
+    return true;
+  };
+  std::optional<Result<ByteView>> client;
+  g->GetAsync({}, "k", run_inline, [&](const Result<ByteView>& r, Group::Source) { client = r; });
+  ASSERT_EQ(peer->held.size(), 1u);
+  std::optional<Result<ByteView>> forwarded;
+  g->GetForPeerAsync(
+      {}, "k", run_inline, [&](const Result<ByteView>& r) { forwarded = r; },
+      Group::Forwarded::kYes);
+  ASSERT_TRUE(forwarded.has_value() && forwarded->ok());
+  EXPECT_EQ(loads_.load(), 1);
+
+  auto fail = std::move(peer->held[0].second);  // see above: a cycle otherwise
+  peer->held.clear();
+  fail(UnavailableError("connection reset"));
+  ASSERT_TRUE(client.has_value() && client->ok()) << client->status().ToString();
+  EXPECT_EQ(**client, "v:k");
+  EXPECT_EQ(loads_.load(), 1) << "the fall-back loaded the key again";
+  EXPECT_EQ(g->Stats().peer_errors, 1);
+
+  // Blocking: the forwarded load runs and finishes inside the fetch.
+  auto slow = std::make_shared<FakePeer>("http://peer:2");
+  picker->Route("b", slow);
+  slow->OnGet([&](const Context&, std::string_view key) -> Result<ByteView> {
+    EXPECT_TRUE(g->GetForPeer({}, key, Group::Forwarded::kYes).ok());
+    return UnavailableError("connection reset");
+  });
+  auto b = g->Get({}, "b");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(*b, "v:b");
+  EXPECT_EQ(loads_.load(), 2) << "the blocking fall-back loaded the key again";
+  EXPECT_EQ(g->Stats().peer_errors, 2);
+}
+
 // A getter declared never to block runs where the asynchronous load
 // starts (a transport's I/O thread), not through the runner; a failed
 // owner's fallback load too. Other getters still go through the runner.
