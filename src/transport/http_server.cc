@@ -547,6 +547,8 @@ class HttpPool::Impl {
           case LongRead::kFailed: co_return false;
         }
       }
+      // Known before the buffer is consumed (the method points into it).
+      const bool head_request = ready && method == "HEAD";
       if (ready) {
         ++in_flight_;
         // Cache hits and cheap requests are answered right here; a miss
@@ -582,7 +584,11 @@ class HttpPool::Impl {
         body = reply.value->view();
       }
       WriteHead(reply, frame.Size(body.size()), close, http10, &head);
-      if (reply.head_only) {
+      // Whatever the handler put in it, the answer to a HEAD, a 204 and a
+      // 304 has no body (RFC 9110 9.3.2, 15.3.5, 15.4.5): the client would
+      // read those bytes as the start of its next response. The head keeps
+      // the length a GET would get (none on a 204).
+      if (reply.head_only || head_request || reply.status == 204 || reply.status == 304) {
         body = {};
         frame = {};
       }

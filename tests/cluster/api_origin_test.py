@@ -25,6 +25,7 @@ import random
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -517,6 +518,34 @@ def test_timeout_head_and_request_errors(c):
                                         h.header("x-groupcache-source"), len(g.body)))
     assert c.origin.count(key) == 1, "HEADs and GETs asked the origin %d times" % \
         c.origin.count(key)
+    # An error answer to a HEAD has no body either (unknown group, bad
+    # query, unknown path, the peer protocol's base path). Read on a raw
+    # socket: http.client drops whatever it buffered after a HEAD's head,
+    # so it cannot see a stray body.
+    for target in (api_target("objects/x", group="nope"),
+                   api_target("objects/x", query="timeout=soon"),
+                   "/no/such/path", "/_groupcache/"):
+        sock = socket.create_connection(("127.0.0.1", c.ports[1]), timeout=5)
+        try:
+            sock.sendall(("HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n" % target).encode())
+            got = b""
+            deadline = time.monotonic() + 0.5  # the whole answer, and a little time for more
+            while time.monotonic() < deadline:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    chunk = sock.recv(65536)
+                except socket.timeout:
+                    break
+                if not chunk:
+                    break
+                got += chunk
+        finally:
+            sock.close()
+        head, sep, rest = got.partition(b"\r\n\r\n")
+        status = head.split(b" ")[1] if head.startswith(b"HTTP/1.1 ") else b"?"
+        assert sep and int(status) >= 400 and rest == b"", \
+            "HEAD %s: %r (a body after the head)" % (target, got)
+        print("  HEAD %s: %s, no body after the head" % (target, status.decode()))
     # A key over --max-key-bytes (default 65536): 414.
     r = c.get(1, "objects/" + "k" * 65536)
     print("  key of %d bytes: %r" % (65544, r))
