@@ -70,7 +70,8 @@ std::optional<std::chrono::milliseconds> ApiHandler::ParseDuration(std::string_v
 
 bool ApiHandler::Handle(std::string_view method, std::string_view path, std::string_view query,
                         const std::string& body, PeerReply* reply, Pending* pending,
-                        std::function<PeerReply()>* job) const {
+                        std::function<PeerReply()>* job,
+                        std::chrono::milliseconds* job_timeout) const {
   const Clock::time_point start = Clock::now();
   auto answer = [reply](PeerReply r) {
     *reply = std::move(r);
@@ -114,9 +115,10 @@ bool ApiHandler::Handle(std::string_view method, std::string_view path, std::str
       if (!d) return answer(Error(400, "bad ttl '" + *t + "' (want e.g. 30s, at most 100 years)"));
       expire = WallClock::now() + *d;
     }
-    *job = [group, key = std::string(key), value = body, expire, timeout] {
+    *job_timeout = timeout;
+    *job = [group, key = std::string(key), value = body, expire, deadline = start + timeout] {
       Status s =
-          group->SetEverywhere(Context::Background().WithTimeout(timeout), key, value, expire);
+          group->SetEverywhere(Context::Background().WithDeadline(deadline), key, value, expire);
       if (!s.ok())
         return Error(s.code() == StatusCode::kDeadlineExceeded ? 504 : 502,
                      "set failed: " + s.ToString());
@@ -125,8 +127,9 @@ bool ApiHandler::Handle(std::string_view method, std::string_view path, std::str
     return false;
   }
   if (method == "DELETE") {
-    *job = [group, key = std::string(key), timeout] {
-      Status s = group->Remove(Context::Background().WithTimeout(timeout), key);
+    *job_timeout = timeout;
+    *job = [group, key = std::string(key), deadline = start + timeout] {
+      Status s = group->Remove(Context::Background().WithDeadline(deadline), key);
       if (!s.ok())
         return Error(s.code() == StatusCode::kDeadlineExceeded ? 504 : 502,
                      "remove failed: " + s.ToString());

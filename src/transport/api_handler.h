@@ -65,10 +65,13 @@ class ApiHandler {
   // *reply (a default-built one): an error, or a cache hit (its time is
   // recorded as LoadAsync records a load's). False with *pending set (a
   // GET/HEAD that missed) or *job set (PUT, DELETE: run it on a thread that
-  // may block).
+  // may block). A job has a deadline of its own, *job_timeout from now (the
+  // request's ?timeout=, else the default), time waiting for a thread
+  // included: it answers 504 itself when the deadline passes, so the
+  // transport should wait for it a little longer than that.
   bool Handle(std::string_view method, std::string_view path, std::string_view query,
               const std::string& body, PeerReply* reply, Pending* pending,
-              std::function<PeerReply()>* job) const;
+              std::function<PeerReply()>* job, std::chrono::milliseconds* job_timeout) const;
 
   // Loads a Pending GET without blocking: `done` gets the reply once, from
   // any thread. The time from pending.start to the reply is recorded in the

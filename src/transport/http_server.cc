@@ -555,9 +555,11 @@ class HttpPool::Impl {
         // waits for its load without holding a thread; only other handlers
         // hop to a worker and back.
         std::function<PeerReply()> job;
+        std::chrono::milliseconds job_timeout{0};  // a job's own deadline, if it has one
         std::optional<PeerHandler::Pending> miss;
         std::optional<ApiHandler::Pending> api_miss;
-        const bool quick = Prepare(method, target, *request_body, &reply, &job, &miss, &api_miss);
+        const bool quick =
+            Prepare(method, target, *request_body, &reply, &job, &job_timeout, &miss, &api_miss);
         body_share.Reset();  // the body was consumed or copied
         if (!quick) {
           if (miss) {
@@ -565,7 +567,7 @@ class HttpPool::Impl {
           } else if (api_miss) {
             reply = co_await LoadForClient(*api_miss);
           } else {
-            reply = co_await RunOnWorker(job);
+            reply = co_await RunOnWorker(job, job_timeout);
           }
         }
         --in_flight_;
@@ -768,14 +770,15 @@ class HttpPool::Impl {
   // in *job a handler to run on a worker.
   bool Prepare(std::string_view method, std::string_view target, const std::string& body,
                PeerReply* reply, std::function<PeerReply()>* job,
-               std::optional<PeerHandler::Pending>* miss,
+               std::chrono::milliseconds* job_timeout, std::optional<PeerHandler::Pending>* miss,
                std::optional<ApiHandler::Pending>* api_miss) {
     size_t q = target.find('?');
     std::string_view path = target.substr(0, q);
     if (path.substr(0, ApiHandler::kPrefix.size()) == ApiHandler::kPrefix) {
       std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
       // On the caller's stack, as the peer protocol's.
-      const bool quick = api_.Handle(method, path, query, body, reply, &api_miss->emplace(), job);
+      const bool quick =
+          api_.Handle(method, path, query, body, reply, &api_miss->emplace(), job, job_timeout);
       if (quick || *job) api_miss->reset();
       return quick;
     }
@@ -876,9 +879,15 @@ class HttpPool::Impl {
   }
 
   // Runs `job` on a worker thread and comes back (a handler may block; an
-  // I/O thread must not). Arguments by reference to named variables: g++ 12
-  // destroys a by-value coroutine argument built from a temporary twice.
-  asio::awaitable<PeerReply> RunOnWorker(const std::function<PeerReply()>& job) {
+  // I/O thread must not), within request_timeout (then 503), or, for a job
+  // with a deadline of its own (`own_timeout` > 0: an API PUT or DELETE's),
+  // a little longer than that deadline, since the job answers 504 itself
+  // when it passes (then 504 for it). Arguments by reference to named
+  // variables: g++ 12 destroys a by-value coroutine argument built from a
+  // temporary twice.
+  asio::awaitable<PeerReply> RunOnWorker(const std::function<PeerReply()>& job,
+                                         const std::chrono::milliseconds& own_timeout) {
+    const bool own = own_timeout.count() > 0;
     std::optional<PeerReply> reply = co_await AwaitReply(
         [&](const std::function<void(PeerReply)>& done) {
           bool taken = workers_->TrySubmit([job, done] {
@@ -894,8 +903,12 @@ class HttpPool::Impl {
             done(PeerHandler::Error(503, "overloaded: too many requests waiting for a worker"));
           }
         },
-        options_.request_timeout);
+        own ? own_timeout + kReplyMargin : options_.request_timeout);
     if (reply) co_return std::move(*reply);
+    if (own) {
+      co_return PeerHandler::Error(504, "timed out after " + std::to_string(own_timeout.count()) +
+                                            " ms (the request's timeout)");
+    }
     co_return PeerHandler::Error(503, "timed out after " +
                                           std::to_string(options_.request_timeout.count()) +
                                           " ms waiting for a handler");
@@ -941,15 +954,20 @@ class HttpPool::Impl {
   template <typename Start, typename TimedOut>
   asio::awaitable<PeerReply> LoadWithin(std::chrono::milliseconds limit, Start start,
                                         TimedOut timed_out) {
-    constexpr auto kMargin = std::chrono::milliseconds(100);
     CancelSource cancel;
     Context ctx = cancel.context().WithTimeout(limit);
     std::optional<PeerReply> reply = co_await AwaitReply(
-        [&](std::function<void(PeerReply)> done) { start(ctx, std::move(done)); }, limit + kMargin);
+        [&](std::function<void(PeerReply)> done) { start(ctx, std::move(done)); },
+        limit + kReplyMargin);
     if (reply) co_return std::move(*reply);
     cancel.Cancel();
     co_return timed_out();
   }
+
+  // How much longer than a load's or a job's own deadline a request waits
+  // for its answer, so that one ending at its deadline answers with its own
+  // error.
+  static constexpr std::chrono::milliseconds kReplyMargin{100};
 
   internal::ConnectionTable connections_;
   internal::BodyBudget body_budget_;

@@ -562,6 +562,38 @@ def test_timeout_head_and_request_errors(c):
     assert c.origin.count("objects/" + "k" * 65536) == 0 and c.origin.count("objects/x") == 0
 
 
+def test_a_put_queued_behind_a_slow_load_gets_its_own_timeout(c):
+    """An API PUT runs on a worker thread. Queued behind a slow load (one
+    worker), it is answered within its ?timeout=, not cut off at the
+    server's request timeout (before: 503 after 1 s)."""
+    cli = str(Path(GROUPCACHED).parent / "groupcache-cli")
+    if not os.path.exists(cli):
+        print("  no groupcache-cli next to groupcached (to place keys): skipped")
+        return
+    d = Cluster(["--worker-threads", "1", "--request-timeout", "1s"])
+    try:
+        keys = ["slow/2500/own-%d" % i for i in range(30)]
+        out = subprocess.run([cli, "owner", "--peers", ",".join(d.urls)] + keys,
+                             capture_output=True, timeout=20, check=True).stdout.decode()
+        owners = dict(line.split()[:2] for line in out.splitlines())
+        slow_key = next(k for k in keys if owners.get(k) == d.urls[0])
+        slow = []
+        t = threading.Thread(target=lambda: slow.append(d.get(0, slow_key, query="timeout=6s")))
+        t.start()
+        wait_for("the slow load to reach the origin", lambda: d.origin.count(slow_key) == 1, 5)
+        t0 = time.monotonic()
+        r = d.call(0, "PUT", api_target("objects/queued", query="timeout=6s"), body=b"v")
+        elapsed = time.monotonic() - t0
+        t.join()
+        print("  PUT behind a 2.5 s load, --request-timeout 1s, ?timeout=6s: %d after %.1f s"
+              % (r.status, elapsed))
+        assert r.status == 204 and elapsed > 1.2, r
+        assert slow and slow[0].status == 200, slow
+        assert d.call(1, "GET", api_target("objects/queued")).body == b"v"
+    finally:
+        d.close()
+
+
 def test_groupcache_cli_cluster_commands(c):
     """groupcache-cli get|set|remove --cluster: the same operations through the
     client API, with the CLI's exit statuses."""

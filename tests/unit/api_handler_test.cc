@@ -35,13 +35,15 @@ class ApiHandlerTest : public ::testing::Test {
     std::optional<PeerReply> reply;
     ApiHandler::Pending pending;
     std::function<PeerReply()> job;
+    std::chrono::milliseconds job_timeout{0};
   };
   Outcome Handle(std::string_view method, std::string_view path, std::string_view query = "",
                  const std::string& body = "") {
     ApiHandler handler(&registry_, options_);
     Outcome out;
     PeerReply reply;
-    if (handler.Handle(method, path, query, body, &reply, &out.pending, &out.job)) {
+    if (handler.Handle(method, path, query, body, &reply, &out.pending, &out.job,
+                       &out.job_timeout)) {
       out.reply = std::move(reply);
     }
     return out;
@@ -203,7 +205,14 @@ TEST_F(ApiHandlerTest, PutSetsWithItsTtlAndDeleteRemoves) {
   EXPECT_NE(got.reply->headers.find("Cache-Control: max-age="), std::string::npos);
   EXPECT_EQ(loads_.count("k"), 0u);  // the PUT's value, not a load
 
-  Outcome del = Handle("DELETE", "/api/v1/groups/g/keys/k");
+  // The job's deadline, for the transport's wait: ?timeout=, else the
+  // default.
+  EXPECT_EQ(put.job_timeout, options_.request_timeout);
+  EXPECT_EQ(Handle("PUT", "/api/v1/groups/g/keys/k", "timeout=45s", "v").job_timeout,
+            std::chrono::seconds(45));
+
+  Outcome del = Handle("DELETE", "/api/v1/groups/g/keys/k", "timeout=2s");
+  EXPECT_EQ(del.job_timeout, std::chrono::seconds(2));
   ASSERT_TRUE(del.job);
   EXPECT_EQ(del.job().status, 204);
   PeerReply reloaded = Load(Handle("GET", "/api/v1/groups/g/keys/k").pending);
