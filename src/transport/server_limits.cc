@@ -32,7 +32,7 @@ bool ConnectionTable::CloseLongestIdle() {
     Entry* oldest = nullptr;
     int64_t oldest_since = Entry::kBusy;
     for (Entry* e : entries_) {
-      if (e->closing_) continue;
+      if (e->closing_.load(std::memory_order_relaxed)) continue;
       int64_t since = e->idle_since_.load(std::memory_order_relaxed);
       if (since < oldest_since) {
         oldest_since = since;
@@ -40,7 +40,7 @@ bool ConnectionTable::CloseLongestIdle() {
       }
     }
     if (oldest == nullptr) return false;
-    oldest->closing_ = true;
+    oldest->closing_.store(true, std::memory_order_relaxed);
     close = oldest->close_;
   }
   close();

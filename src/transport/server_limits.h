@@ -39,8 +39,11 @@ class ConnectionTable {
     Entry& operator=(const Entry&) = delete;
 
     // The connection waits for a request (a new connection counts) or is
-    // working on one.
+    // working on one. A new idle spell makes it a candidate again: asked to
+    // close while it was idle, it may have declined because a request came
+    // first.
     void SetIdle(Clock::time_point since) {
+      closing_.store(false, std::memory_order_relaxed);
       idle_since_.store(since.time_since_epoch().count(), std::memory_order_relaxed);
     }
     void SetBusy() { idle_since_.store(kBusy, std::memory_order_relaxed); }
@@ -54,7 +57,8 @@ class ConnectionTable {
     ConnectionTable* table_;
     const std::function<void()> close_;  // asks the connection to close
     std::atomic<int64_t> idle_since_{kBusy};
-    bool closing_ = false;                  // GUARDED_BY(table_->mu_)
+    // Asked to close (written under table_->mu_, cleared by SetIdle).
+    std::atomic<bool> closing_{false};
     std::list<Entry*>::iterator position_;  // GUARDED_BY(table_->mu_)
   };
 
@@ -68,8 +72,10 @@ class ConnectionTable {
   // are gone).
   size_t size() const;
 
-  // Asks the connection idle for longest, not yet asked, to close. False
-  // when none is idle. Runs `close` outside the table's lock.
+  // Asks the connection idle for longest, not yet asked in its current
+  // idle spell, to close. False when none is idle. Runs `close` outside the
+  // table's lock. (A connection whose request began meanwhile declines; the
+  // limit is then over by one until the next accept asks again.)
   bool CloseLongestIdle();
 
  private:

@@ -36,6 +36,21 @@ TEST(ConnectionTableTest, ClosesTheLongestIdleConnectionOnceAndNeverABusyOne) {
   EXPECT_EQ(table.size(), 2U);
 }
 
+// A connection asked to close may decline (a request began before the close
+// ran): once idle again it can be asked again, rather than never.
+TEST(ConnectionTableTest, AConnectionThatDeclinedIsAskedAgainInItsNextIdleSpell) {
+  ConnectionTable table;
+  int asked = 0;
+  auto e = table.Add([&asked] { ++asked; });
+  e->SetIdle(Clock::now() - 1s);
+  ASSERT_TRUE(table.CloseLongestIdle());
+  EXPECT_FALSE(table.CloseLongestIdle());  // asked already in this spell
+  e->SetBusy();                            // it declined: a request came
+  e->SetIdle(Clock::now());
+  ASSERT_TRUE(table.CloseLongestIdle());
+  EXPECT_EQ(asked, 2);
+}
+
 TEST(BodyBudgetTest, RefusesWhatWouldGoOverButAlwaysFitsOneBody) {
   BodyBudget budget(100);
   EXPECT_TRUE(budget.TryReserve(60));
