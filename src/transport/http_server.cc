@@ -374,9 +374,10 @@ class HttpPool::Impl {
       socket.non_blocking(true, nb);
       Watchdog watchdog(socket, period);
       auto entry = connections_.Add(watchdog.Closer());
-      co_await Session(socket, watchdog, *entry);
+      const bool in_order = co_await Session(socket, watchdog, *entry);
       beast::error_code ignored;
       socket.shutdown(tcp::socket::shutdown_send, ignored);
+      if (in_order) co_await Linger(socket, watchdog);
       co_return;
     }
     beast::error_code ec;
@@ -414,6 +415,29 @@ class HttpPool::Impl {
     }
     beast::error_code ignored;
     beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // After the last answer, before the close: the client may still be
+  // sending (a body refused with 413 before it was read, a request sent
+  // behind one answered with Connection: close). A socket closed with
+  // unread input makes the kernel answer with a reset, and a client still
+  // writing then fails on its write and never reads the answer. So read
+  // and drop what comes until the client closes, for at most kLingerTime
+  // and kLingerBytes (RFC 9112 9.6, "lingering close"). A client that
+  // already closed costs one read.
+  static constexpr std::chrono::seconds kLingerTime{1};
+  static constexpr size_t kLingerBytes = size_t{4} << 20;
+  asio::awaitable<void> Linger(tcp::socket& socket, Watchdog& watchdog) {
+    watchdog.SetIdle(false);
+    watchdog.ExpireAfter(kLingerTime);
+    std::array<char, 4096> drop{};
+    for (size_t dropped = 0; dropped < kLingerBytes;) {
+      beast::error_code ec;
+      dropped += co_await socket.async_read_some(asio::buffer(drop),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;  // the client's close, the watchdog's, or the server's stop
+    }
+    watchdog.Disarm();
   }
 
   // A request body's share of max_body_bytes_in_flight, given back when

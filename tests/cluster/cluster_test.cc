@@ -3,11 +3,16 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -250,6 +255,39 @@ TEST_F(ClusterTest, BadInputGetsItsStatusAndLeavesTheCacheAlone) {
                      "PUT /_groupcache/g/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n"
                      "Connection: close\r\n\r\nabc");
   EXPECT_EQ(big.status, 413);
+  // A client that writes its whole body before it reads (as many do) gets
+  // to read that 413: the server drops what it sends before closing,
+  // rather than resetting the connection under its writes.
+  {
+    int fd = ConnectLoopback(port);
+    ASSERT_GE(fd, 0);
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string request =
+        "PUT /_groupcache/g/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n" +
+        std::string(size_t{1} << 20, 'b');
+    size_t sent = 0;
+    int send_errno = 0;
+    while (sent < request.size()) {
+      ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) {
+        send_errno = errno;
+        break;
+      }
+      sent += static_cast<size_t>(n);
+    }
+    EXPECT_EQ(sent, request.size())
+        << "the server reset the connection under the body: "
+        << std::error_code(send_errno, std::generic_category()).message();
+    shutdown(fd, SHUT_WR);
+    std::string answer;
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+      answer.append(buf, static_cast<size_t>(n));
+    close(fd);
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 413") << answer;
+  }
   // A client that sends half a request and stalls does not block others.
   std::thread slow([&] { RawHttp(port, "GET /_groupcache/g/slo", 1500ms); });
   EXPECT_EQ(req("GET", "/_groupcache/g/ok").status, 200);
