@@ -23,6 +23,18 @@ using namespace std::chrono_literals;
 using testing::FakePeer;
 using testing::FakePicker;
 
+// A peer whose answers wait until the test releases them.
+class HeldPeer : public FakePeer {
+ public:
+  using FakePeer::FakePeer;
+  void GetAsync(const Context&, std::string_view, std::string_view key,
+                std::function<void(Result<ByteView>)> done) override {
+    ++gets;
+    held.emplace_back(std::string(key), std::move(done));
+  }
+  std::vector<std::pair<std::string, std::function<void(Result<ByteView>)>>> held;
+};
+
 class GroupTest : public ::testing::Test {
  protected:
   GroupTest() : registry_(RegistryOptions{NewNullLogger()}) {}
@@ -55,6 +67,25 @@ class GroupTest : public ::testing::Test {
     });
     UsePicker()->Route(key, peer);
     return peer;
+  }
+
+  // Makes a new picker (in *picker, if asked) route `key` to a peer that
+  // holds its answers.
+  std::shared_ptr<HeldPeer> HeldOwnerOf(const std::string& key,
+                                        std::shared_ptr<FakePicker>* picker = nullptr) {
+    auto peer = std::make_shared<HeldPeer>("http://peer:1");
+    auto p = UsePicker();
+    p->Route(key, peer);
+    if (picker != nullptr) *picker = p;
+    return peer;
+  }
+
+  // A LocalRunner that runs each job at once, on the caller's thread.
+  static Group::LocalRunner RunInline() {
+    return [](const std::function<void()>& job) {
+      job();
+      return true;
+    };
   }
 
   Registry registry_;
@@ -465,10 +496,7 @@ TEST_F(GroupTest, AForwardedPeerRequestIsServedHereWhoeverOwnsTheKey) {
   });
   for (const char* k : {"sync", "async", "unmarked"}) picker->Route(k, peer);
   auto g = MakeGroup(Counting());
-  Group::LocalRunner run_inline = [](const std::function<void()>& job) {
-    job();
-    return true;
-  };
+  Group::LocalRunner run_inline = RunInline();
 
   auto sync = g->GetForPeer({}, "sync", Group::Forwarded::kYes);
   ASSERT_TRUE(sync.ok()) << sync.status().ToString();
@@ -497,31 +525,14 @@ TEST_F(GroupTest, AForwardedPeerRequestIsServedHereWhoeverOwnsTheKey) {
   EXPECT_EQ(g->Stats().ring_disagreements, 2);
 }
 
-// A peer whose answers wait until the test releases them.
-class HeldPeer : public FakePeer {
- public:
-  using FakePeer::FakePeer;
-  void GetAsync(const Context&, std::string_view, std::string_view key,
-                std::function<void(Result<ByteView>)> done) override {
-    ++gets;
-    held.emplace_back(std::string(key), std::move(done));
-  }
-  std::vector<std::pair<std::string, std::function<void(Result<ByteView>)>>> held;
-};
-
 // The cycle of mailgun/groupcache#72 in one process: this node is fetching
 // a key from the owner its ring names, and that owner, whose ring names this
 // node, asks for the key back. The forwarded request must not join the
 // fetch (it would wait for its own answer): it loads the key here at once.
 TEST_F(GroupTest, AForwardedRequestNeverWaitsOnAFetchUnderWay) {
-  auto picker = UsePicker();
-  auto peer = std::make_shared<HeldPeer>("http://peer:1");
-  picker->Route("k", peer);
+  auto peer = HeldOwnerOf("k");
   auto g = MakeGroup(Counting());
-  Group::LocalRunner run_inline = [](const std::function<void()>& job) {
-    job();
-    return true;
-  };
+  Group::LocalRunner run_inline = RunInline();
   std::optional<Result<ByteView>> client;
   g->GetAsync({}, "k", run_inline, [&](const Result<ByteView>& r, Group::Source) { client = r; });
   ASSERT_EQ(peer->held.size(), 1u);  // the fetch is under way
@@ -578,20 +589,15 @@ TEST_F(GroupTest, AFailedFetchFallsBackIntoTheLoadAlreadyRunningHere) {
 // forwarded request's) starts and finishes before the owner's failure
 // comes, and the fall-back finds its value instead of loading again.
 TEST_F(GroupTest, AFailedFetchFindsTheLoadThatFinishedWhileItFailed) {
-  auto picker = UsePicker();
-  auto peer = std::make_shared<HeldPeer>("http://peer:1");
-  picker->Route("k", peer);
+  std::shared_ptr<FakePicker> picker;
+  auto peer = HeldOwnerOf("k", &picker);
   auto g = MakeGroup(Counting());
-  Group::LocalRunner run_inline = [](const std::function<void()>& job) {
-    job();
-    return true;
-  };
   std::optional<Result<ByteView>> client;
-  g->GetAsync({}, "k", run_inline, [&](const Result<ByteView>& r, Group::Source) { client = r; });
+  g->GetAsync({}, "k", RunInline(), [&](const Result<ByteView>& r, Group::Source) { client = r; });
   ASSERT_EQ(peer->held.size(), 1u);
   std::optional<Result<ByteView>> forwarded;
   g->GetForPeerAsync(
-      {}, "k", run_inline, [&](const Result<ByteView>& r) { forwarded = r; },
+      {}, "k", RunInline(), [&](const Result<ByteView>& r) { forwarded = r; },
       Group::Forwarded::kYes);
   ASSERT_TRUE(forwarded.has_value() && forwarded->ok());
   EXPECT_EQ(loads_.load(), 1);
