@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,10 @@ class Node {
   std::map<std::string, std::string> members_;  // GUARDED_BY(mu_): name -> URL
   bool left_ = false;                           // GUARDED_BY(mu_)
   bool stopped_ = false;                        // GUARDED_BY(mu_)
+  // While Start applies DiscoverNodes' answer: the addresses events have
+  // removed since Watch began (that answer may predate their removal).
+  std::set<std::string, std::less<>> removed_while_starting_;  // GUARDED_BY(mu_)
+  bool starting_ = true;                                       // GUARDED_BY(mu_)
 };
 
 }  // namespace groupcache

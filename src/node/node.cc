@@ -112,17 +112,28 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options,
   }
   if (Status s = provider.Initialize(); !s.ok()) return fail("Initialize", s);
   if (Status s = provider.Register(); !s.ok()) return fail("Register", s);
-  auto nodes = provider.DiscoverNodes();
-  if (!nodes.ok()) return fail("DiscoverNodes", nodes.status());
-  {
-    std::lock_guard lock(node->mu_);
-    for (const auto& other : *nodes) node->members_[other.Address()] = node->UrlOf(other);
-    node->PushPeers();
-  }
+  // Watch before DiscoverNodes: the other way round, a node that left in
+  // between was in DiscoverNodes' answer but never got its kRemoved (Watch
+  // reports only the nodes still there), and stayed on the ring for good.
+  // DiscoverNodes' answer still fills the ring before Start returns, save
+  // the nodes an event has removed meanwhile: the answer may predate that.
   Node* raw = node.get();
   if (Status s = provider.Watch([raw](const discovery::Event& event) { raw->Apply(event); });
       !s.ok()) {
     return fail("Watch", s);
+  }
+  auto nodes = provider.DiscoverNodes();
+  if (!nodes.ok()) return fail("DiscoverNodes", nodes.status());
+  {
+    std::lock_guard lock(node->mu_);
+    for (const auto& other : *nodes) {
+      if (!node->removed_while_starting_.contains(other.Address())) {
+        node->members_[other.Address()] = node->UrlOf(other);
+      }
+    }
+    node->starting_ = false;
+    node->removed_while_starting_.clear();
+    node->PushPeers();
   }
   node->logger_->Info("node started", {{"name", self.name},
                                        {"url", node->url_},
@@ -150,6 +161,15 @@ std::vector<std::string> Node::Peers() const {
 void Node::Apply(const discovery::Event& event) {
   std::lock_guard lock(mu_);
   if (left_) return;
+  if (starting_) {
+    if (event.kind != discovery::Event::Kind::kAdded) {
+      removed_while_starting_.insert(
+          (event.kind == discovery::Event::Kind::kRemoved ? event.node : event.previous).Address());
+    }
+    if (event.kind != discovery::Event::Kind::kRemoved) {
+      removed_while_starting_.erase(event.node.Address());
+    }
+  }
   switch (event.kind) {
     case discovery::Event::Kind::kAdded: members_[event.node.Address()] = UrlOf(event.node); break;
     case discovery::Event::Kind::kModified:

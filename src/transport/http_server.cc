@@ -92,6 +92,13 @@ class Watchdog {
   }
 
   void ExpireAfter(Clock::duration timeout) { state_->deadline = Clock::now() + timeout; }
+  // As ExpireAfter, for a timeout that may be shorter than the period: the
+  // timer is re-armed for the deadline (a re-arm per call, so not for every
+  // request).
+  void ExpireAfterExactly(Clock::duration timeout) {
+    ExpireAfter(timeout);
+    if (state_->timer.expiry() > state_->deadline) Wait(state_);  // the old wait ends aborted
+  }
   void Disarm() { state_->deadline = Clock::time_point::max(); }
   // Whether the connection waits for a request (only then may Closer's
   // close take effect).
@@ -429,7 +436,7 @@ class HttpPool::Impl {
   static constexpr size_t kLingerBytes = size_t{4} << 20;
   asio::awaitable<void> Linger(tcp::socket& socket, Watchdog& watchdog) {
     watchdog.SetIdle(false);
-    watchdog.ExpireAfter(kLingerTime);
+    watchdog.ExpireAfterExactly(kLingerTime);  // the period may be longer
     std::array<char, 4096> drop{};
     for (size_t dropped = 0; dropped < kLingerBytes;) {
       beast::error_code ec;

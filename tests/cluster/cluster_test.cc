@@ -288,6 +288,37 @@ TEST_F(ClusterTest, BadInputGetsItsStatusAndLeavesTheCacheAlone) {
     close(fd);
     EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 413") << answer;
   }
+  // A client that does not close after its last answer is cut off at the
+  // linger's second, not at a longer timeout: the answer and the server's
+  // FIN come at once, and the server's read side stays open until then (a
+  // byte sent after it closed is answered with a reset, which the next
+  // send reports).
+  {
+    int fd = ConnectLoopback(port);
+    ASSERT_GE(fd, 0);
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const std::string request =
+        "GET /_groupcache/g/ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+    std::string answer;
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
+      answer.append(buf, static_cast<size_t>(n));
+    }
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 200") << answer;
+    const auto answered = std::chrono::steady_clock::now();
+    auto open_for = std::chrono::steady_clock::duration::zero();
+    while (open_for < 8s) {
+      std::this_thread::sleep_for(100ms);
+      open_for = std::chrono::steady_clock::now() - answered;
+      if (send(fd, "x", 1, MSG_NOSIGNAL) < 0) break;
+    }
+    close(fd);
+    EXPECT_GT(open_for, 500ms) << "the server did not linger";
+    EXPECT_LT(open_for, 3s) << "the server lingered past its second";
+  }
   // A client that sends half a request and stalls does not block others.
   std::thread slow([&] { RawHttp(port, "GET /_groupcache/g/slo", 1500ms); });
   EXPECT_EQ(req("GET", "/_groupcache/g/ok").status, 200);

@@ -13,6 +13,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <optional>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "../common/loopback.h"
 #include "groupcache/discovery/static_provider.h"
@@ -189,6 +192,56 @@ TEST(NodeTest, ABadSettingIsNamedAndNothingStaysBound) {
   EXPECT_NE(no_port.status().message().find("GROUP_PORT"), std::string::npos);
   auto no_discovery = Node::Start(Options(testing::FreeLoopbackPort()), nullptr);
   EXPECT_FALSE(no_discovery.ok());
+}
+
+// A provider whose membership the test scripts. Node B leaves right after
+// DiscoverNodes has taken its answer (which still names B), and the removal
+// is delivered before that answer comes back; Watch reports the nodes known
+// at its call. Events run on a thread of their own, as a provider's do.
+class ScriptedProvider final : public discovery::Provider {
+ public:
+  std::string_view id() const override { return "scripted"; }
+  Status SetConfig(const discovery::Config&) override { return Status::Ok(); }
+  Status Initialize() override { return Status::Ok(); }
+  Status Register() override { return Status::Ok(); }
+  Status Deregister() override { return Status::Ok(); }
+  Result<std::vector<discovery::Node>> DiscoverNodes() override {
+    std::vector<discovery::Node> answer = known_;
+    known_.pop_back();  // B leaves
+    if (callback_) Deliver({discovery::Event::Kind::kRemoved, b_, {}});
+    return answer;
+  }
+  Status Watch(discovery::WatchCallback callback) override {
+    callback_ = std::move(callback);
+    for (const auto& node : known_) Deliver({discovery::Event::Kind::kAdded, node, {}});
+    return Status::Ok();
+  }
+  Status Close() override { return Status::Ok(); }
+
+  const discovery::Node a_{"a", "127.0.0.1", 1};
+  const discovery::Node b_{"b", "127.0.0.1", 2};
+
+ private:
+  void Deliver(const discovery::Event& event) {
+    std::thread([&] { callback_(event); }).join();
+  }
+  std::vector<discovery::Node> known_{a_, b_};
+  discovery::WatchCallback callback_;
+};
+
+// A node that leaves while another starts is not kept on its ring: Start
+// watches before it asks who is there, and does not put back from that
+// answer a node an event has removed meanwhile.
+TEST(NodeTest, ANodeThatLeavesWhileAnotherStartsIsNotKeptOnItsRing) {
+  int port = testing::FreeLoopbackPort();
+  auto node =
+      Node::Start(Options(port), std::make_unique<discovery::ServiceDiscovery>(
+                                     std::make_unique<ScriptedProvider>(), discovery::Config{}));
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  std::vector<std::string> want = {"http://127.0.0.1:1",
+                                   "http://127.0.0.1:" + std::to_string(port)};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ((*node)->Peers(), want);
 }
 
 }  // namespace

@@ -52,8 +52,9 @@
 //   if (Status s = p.SetConfig(sd->config()); !s.ok()) return s;
 //   if (Status s = p.Initialize(); !s.ok()) return s;
 //   if (Status s = p.Register(); !s.ok()) return s;
-//   auto nodes = p.DiscoverNodes();           // the others; add yourself
 //   Status s = p.Watch([&](const discovery::Event& e) { ApplyToRing(e); });
+//   auto nodes = p.DiscoverNodes();  // the others (add yourself), but not
+//                                    // those an event removed meanwhile
 
 #ifndef GROUPCACHE_DISCOVERY_PROVIDER_H_
 #define GROUPCACHE_DISCOVERY_PROVIDER_H_
@@ -151,10 +152,11 @@ class Provider {
   virtual Result<std::vector<Node>> DiscoverNodes() = 0;
 
   // Starts delivering membership changes to `callback`. The first events are
-  // a kAdded for every other node the provider knows of at that moment (so
-  // nothing that changed between DiscoverNodes and Watch is lost; a node
-  // the caller already has may be reported again), then the changes as they
-  // happen. Errors: FailedPrecondition (wrong state, already watching),
+  // a kAdded for every other node the provider knows of at that moment (a
+  // node the caller already has may be reported again), then the changes as
+  // they happen. A node that left before Watch gets no kRemoved: a caller
+  // that also uses DiscoverNodes' answer calls Watch first (see the example
+  // above), or it may keep a node that is gone. Errors: FailedPrecondition (wrong state, already watching),
   // InvalidArgument (empty callback).
   virtual Status Watch(WatchCallback callback) = 0;
 
