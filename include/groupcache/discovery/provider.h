@@ -156,8 +156,8 @@ class Provider {
   // node the caller already has may be reported again), then the changes as
   // they happen. A node that left before Watch gets no kRemoved: a caller
   // that also uses DiscoverNodes' answer calls Watch first (see the example
-  // above), or it may keep a node that is gone. Errors: FailedPrecondition (wrong state, already watching),
-  // InvalidArgument (empty callback).
+  // above), or it may keep a node that is gone. Errors: FailedPrecondition
+  // (wrong state, already watching), InvalidArgument (empty callback).
   virtual Status Watch(WatchCallback callback) = 0;
 
   virtual Status Close() = 0;
