@@ -209,7 +209,7 @@ Result<ByteView> Group::Load(const Context& ctx, std::string_view key,
     if (auto answer = AfterPeerFetch(c, *owner, std::move(fetched), key)) return *answer;
     // The owner failed: load here, as one with any load of the key here.
     return flights_->load.Do(c, key, [&](const Context& c2) -> Result<ByteView> {
-      if (ByteView cached; LookBeforeFallBack(key, &cached)) return cached;
+      if (ByteView cached; LookAgain(key, &cached)) return cached;
       return LoadLocally(c2, key);
     });
   });
@@ -220,14 +220,12 @@ bool Group::SecondLook(std::string_view key, ByteView* cached) {
   // other rather than together: the first one's load has finished and
   // been cached by the time the second becomes leader. Without this
   // second look the second would load the same key again.
-  Bump(counters_->extra_lookups);
-  if (cache_->Lookup(key, cached)) return true;
+  if (LookAgain(key, cached)) return true;
   Bump(counters_->loads_deduped);
   return false;
 }
 
-bool Group::LookBeforeFallBack(std::string_view key, ByteView* cached) {
-  // The fetch's SecondLook counted the load (loads_deduped) already.
+bool Group::LookAgain(std::string_view key, ByteView* cached) {
   Bump(counters_->extra_lookups);
   return cache_->Lookup(key, cached);
 }
@@ -335,7 +333,7 @@ void Group::LoadAsync(const Context& ctx, std::string_view key, std::shared_ptr<
     self->flights_->load.DoAsync(
         c, k,
         [self, load_here](const Context& c2, std::string_view k2, const Finisher& f2) {
-          if (ByteView cached; self->LookBeforeFallBack(k2, &cached)) {
+          if (ByteView cached; self->LookAgain(k2, &cached)) {
             f2(cached);
             return;
           }

@@ -262,13 +262,14 @@ class Group : public std::enable_shared_from_this<Group> {
   // load here never waits on a fetch (see Forwarded above).
   Result<ByteView> Load(const Context& ctx, std::string_view key,
                         std::shared_ptr<PeerClient> owner);
-  // The first step of a load's leader, blocking or not: a second look in
-  // the cache (true, with *cached).
+  // A look in the cache that is not a Get of its own (true, with *cached).
+  // The first step of a failed fetch's load here uses it alone: a load of
+  // the key here (a forwarded request's) may have finished while the fetch
+  // was failing.
+  bool LookAgain(std::string_view key, ByteView* cached);
+  // The first step of a load's leader, blocking or not: LookAgain, and a
+  // miss counted as a load that single-flight let through.
   bool SecondLook(std::string_view key, ByteView* cached);
-  // The first step of a failed fetch's load here: one more look, since a
-  // load of the key here (a forwarded request's) may have finished while
-  // the fetch was failing.
-  bool LookBeforeFallBack(std::string_view key, ByteView* cached);
   // Load without blocking, for GetForPeerAsync / GetAsync after their miss.
   void LoadAsync(const Context& ctx, std::string_view key, std::shared_ptr<PeerClient> owner,
                  const LocalRunner& run_local, std::function<void(const Result<ByteView>&)> done);

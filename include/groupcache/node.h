@@ -123,10 +123,11 @@ class Node {
   std::map<std::string, std::string> members_;  // GUARDED_BY(mu_): name -> URL
   bool left_ = false;                           // GUARDED_BY(mu_)
   bool stopped_ = false;                        // GUARDED_BY(mu_)
-  // While Start applies DiscoverNodes' answer: the addresses events have
-  // removed since Watch began (that answer may predate their removal).
-  std::set<std::string, std::less<>> removed_while_starting_;  // GUARDED_BY(mu_)
-  bool starting_ = true;                                       // GUARDED_BY(mu_)
+  // Until Start has applied DiscoverNodes' answer: the addresses events
+  // have reported since Watch began. Their state is the events' (the answer
+  // may predate it), so the answer is not applied to them.
+  std::set<std::string, std::less<>> reported_while_starting_;  // GUARDED_BY(mu_)
+  bool starting_ = true;                                        // GUARDED_BY(mu_)
 };
 
 }  // namespace groupcache

@@ -116,7 +116,7 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options,
   // between was in DiscoverNodes' answer but never got its kRemoved (Watch
   // reports only the nodes still there), and stayed on the ring for good.
   // DiscoverNodes' answer still fills the ring before Start returns, save
-  // the nodes an event has removed meanwhile: the answer may predate that.
+  // the nodes events have reported meanwhile: the answer may predate that.
   Node* raw = node.get();
   if (Status s = provider.Watch([raw](const discovery::Event& event) { raw->Apply(event); });
       !s.ok()) {
@@ -127,12 +127,12 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options,
   {
     std::lock_guard lock(node->mu_);
     for (const auto& other : *nodes) {
-      if (!node->removed_while_starting_.contains(other.Address())) {
+      if (!node->reported_while_starting_.contains(other.Address())) {
         node->members_[other.Address()] = node->UrlOf(other);
       }
     }
     node->starting_ = false;
-    node->removed_while_starting_.clear();
+    node->reported_while_starting_.clear();
     node->PushPeers();
   }
   node->logger_->Info("node started", {{"name", self.name},
@@ -162,12 +162,9 @@ void Node::Apply(const discovery::Event& event) {
   std::lock_guard lock(mu_);
   if (left_) return;
   if (starting_) {
-    if (event.kind != discovery::Event::Kind::kAdded) {
-      removed_while_starting_.insert(
-          (event.kind == discovery::Event::Kind::kRemoved ? event.node : event.previous).Address());
-    }
-    if (event.kind != discovery::Event::Kind::kRemoved) {
-      removed_while_starting_.erase(event.node.Address());
+    reported_while_starting_.insert(event.node.Address());
+    if (event.kind == discovery::Event::Kind::kModified) {
+      reported_while_starting_.insert(event.previous.Address());
     }
   }
   switch (event.kind) {
