@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -412,6 +414,10 @@ class RawClient {
     if (nc_ != nullptr) natsInbox_Create(&inbox_);
   }
   ~RawClient() {
+    if (answering_ != nullptr) {
+      natsSubscription_Unsubscribe(answering_);
+      natsSubscription_Destroy(answering_);
+    }
     for (natsSubscription* s : subs_) natsSubscription_Destroy(s);
     if (inbox_ != nullptr) natsInbox_Destroy(inbox_);
     if (nc_ != nullptr) natsConnection_Destroy(nc_);
@@ -444,10 +450,50 @@ class RawClient {
   }
   const char* inbox() const { return inbox_; }
 
+  // Answers every REQUEST on `subject` but its own with `response`, as a Go
+  // node does; after each answer publishes `then` on the subject if it is
+  // not empty. Stop() ends the answers (the node dies without a word).
+  bool AnswerRequests(const std::string& subject, std::string response, std::string then = "") {
+    subject_ = subject;
+    response_ = std::move(response);
+    then_ = std::move(then);
+    if (natsConnection_Subscribe(&answering_, nc_, subject.c_str(), &RawClient::OnRequest, this) !=
+        NATS_OK) {
+      return false;
+    }
+    return natsConnection_Flush(nc_) == NATS_OK;
+  }
+  void Stop() { stopped_ = true; }
+  int answered() const { return answered_; }
+
  private:
+  static void OnRequest(natsConnection* nc, natsSubscription*, natsMsg* msg, void* closure) {
+    auto* self = static_cast<RawClient*>(closure);
+    const char* reply = natsMsg_GetReply(msg);
+    std::string data(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+    // A REQUEST: the message type (field 4) is 2, written last.
+    bool request = reply != nullptr && std::string_view(reply) != self->inbox_ &&
+                   data.ends_with(std::string("\x20\x02"));
+    if (request && !self->stopped_) {
+      natsConnection_Publish(nc, reply, self->response_.data(),
+                             static_cast<int>(self->response_.size()));
+      if (!self->then_.empty()) {
+        natsConnection_Publish(nc, self->subject_.c_str(), self->then_.data(),
+                               static_cast<int>(self->then_.size()));
+      }
+      natsConnection_Flush(nc);
+      ++self->answered_;
+    }
+    natsMsg_Destroy(msg);
+  }
+
   natsConnection* nc_ = nullptr;
   natsInbox* inbox_ = nullptr;
   std::vector<natsSubscription*> subs_;
+  natsSubscription* answering_ = nullptr;
+  std::string subject_, response_, then_;
+  std::atomic<bool> stopped_{false};
+  std::atomic<int> answered_{0};
 };
 
 TEST_F(NatsDiscoveryTest, SpeaksTheGoWireFormat) {
@@ -472,6 +518,7 @@ TEST_F(NatsDiscoveryTest, SpeaksTheGoWireFormat) {
   // with a RESPONSE about itself, and learns of the asker.
   natsSubscription* replies = go.SubscribeSync(go.inbox());
   ASSERT_NE(replies, nullptr);
+  ASSERT_TRUE(go.AnswerRequests(subject_, GoMessage("127.0.0.1", 9200, "go-node", 3)));
   const std::string go_address = "127.0.0.1:9200";
   ASSERT_TRUE(go.Publish(subject_, GoMessage("127.0.0.1", 9200, "go-node", 2), go.inbox()));
   std::set<std::string> answers;
@@ -484,9 +531,12 @@ TEST_F(NatsDiscoveryTest, SpeaksTheGoWireFormat) {
   for (auto& m : members) {
     ASSERT_TRUE(m->WaitForEvent(Event::Kind::kAdded, go_address, seconds(2)).has_value());
   }
-  // A Go node never heartbeats, so it is never timed out...
+  // A Go node never heartbeats, but it answers the REQUEST that follows its
+  // silence, so it stays...
   EXPECT_FALSE(members[0]->WaitForEvent(Event::Kind::kRemoved, go_address, 3 * t.node_ttl));
-  // ...it leaves by DEREGISTER.
+  EXPECT_GE(go.answered(), 2);
+  // ...until it leaves by DEREGISTER.
+  go.Stop();
   ASSERT_TRUE(go.Publish(subject_, GoMessage("127.0.0.1", 9200, "go-node", 1)));
   for (auto& m : members) {
     EXPECT_TRUE(m->WaitForEvent(Event::Kind::kRemoved, go_address, seconds(2)).has_value());
@@ -498,6 +548,53 @@ TEST_F(NatsDiscoveryTest, SpeaksTheGoWireFormat) {
   auto nodes = members[0]->provider().DiscoverNodes();
   ASSERT_TRUE(nodes.ok());
   EXPECT_EQ(Addresses(*nodes), (std::set<std::string>{"127.0.0.1:9002", "127.0.0.1:9003"}));
+}
+
+// A node known only from its REQUESTs and RESPONSEs (a Go node, or one of
+// ours killed before its first heartbeat) that dies without a DEREGISTER:
+// it is asked after node-ttl of silence and removed when it does not answer.
+TEST_F(NatsDiscoveryTest, AQuietNodeThatStopsAnsweringIsRemoved) {
+  Timing t;  // timeout 500 ms, node-ttl 600 ms
+  auto members = StartMembers(2, t);
+  RawClient go(server_->url());
+  ASSERT_TRUE(go.ok());
+  ASSERT_TRUE(go.AnswerRequests(subject_, GoMessage("127.0.0.1", 9200, "go-node", 3)));
+  const std::string go_address = "127.0.0.1:9200";
+  ASSERT_TRUE(go.Publish(subject_, GoMessage("127.0.0.1", 9200, "go-node", 2), go.inbox()));
+  for (auto& m : members) {
+    ASSERT_TRUE(m->WaitForEvent(Event::Kind::kAdded, go_address, seconds(2)).has_value());
+  }
+  EXPECT_FALSE(members[0]->WaitForEvent(Event::Kind::kRemoved, go_address, 2 * t.node_ttl));
+  auto died = Clock::now();
+  go.Stop();
+  for (auto& m : members) {
+    auto at = m->WaitForEvent(Event::Kind::kRemoved, go_address, seconds(5));
+    ASSERT_TRUE(at.has_value()) << m->log().Dump();
+    // Documented bound: node-ttl + timeout after its death (plus slack).
+    EXPECT_LE(*at - died, t.node_ttl + t.timeout + milliseconds(700));
+    EXPECT_TRUE(m->log().WaitFor("reason=timeout", seconds(1)));
+  }
+  EXPECT_EQ(members[0]->View(), std::set<std::string>{members[1]->self().Address()});
+}
+
+// A node that answers DiscoverNodes' REQUEST and then sends DEREGISTER while
+// the answers are still being collected has left: DiscoverNodes does not
+// return it, and the membership does not add it back.
+TEST_F(NatsDiscoveryTest, ANodeThatLeavesWhileDiscoveryCollectsIsNotKept) {
+  Timing t;
+  auto members = StartMembers(1, t);
+  RawClient go(server_->url());
+  ASSERT_TRUE(go.ok());
+  ASSERT_TRUE(go.AnswerRequests(subject_, GoMessage("127.0.0.1", 9200, "go-node", 3),
+                                GoMessage("127.0.0.1", 9200, "go-node", 1)));
+  const std::string go_address = "127.0.0.1:9200";
+  auto nodes = members[0]->provider().DiscoverNodes();
+  ASSERT_TRUE(nodes.ok()) << nodes.status().ToString();
+  EXPECT_EQ(go.answered(), 1);
+  EXPECT_TRUE(Addresses(*nodes).empty()) << "DiscoverNodes returned a node that had left";
+  EXPECT_FALSE(members[0]->WaitForEvent(Event::Kind::kAdded, go_address, seconds(1)))
+      << "the membership added a node that had left";
+  EXPECT_TRUE(members[0]->View().empty());
 }
 
 TEST_F(NatsDiscoveryTest, CallsOutOfOrderAreFailedPrecondition) {

@@ -11,7 +11,8 @@
 //   DEREGISTER  published by Deregister (and so by Close when registered).
 //   REQUEST     published by DiscoverNodes with a reply inbox; every other
 //               registered node answers with a RESPONSE about itself, and
-//               DiscoverNodes returns those that arrive within `timeout`.
+//               DiscoverNodes returns those that arrive within `timeout`
+//               (less any that sent DEREGISTER meanwhile).
 // A REGISTER, REQUEST or RESPONSE from an unknown address is a kAdded event
 // (a REQUEST counts because only registered nodes send one: that is how a Go
 // node, which never sends REGISTER, is learned at once); a DEREGISTER is a
@@ -23,7 +24,12 @@
 // `node-ttl` is removed. Bound: a node that dies is reported removed at most
 // `node-ttl` (plus network delay) after its death, and never earlier than
 // `node-ttl - heartbeat` after it. With the defaults (500 ms, 1.5 s): within
-// 1.5 s. Nodes that never sent REGISTER (Go nodes) are not timed out.
+// 1.5 s. A node known only from its REQUESTs and RESPONSEs (a Go node, which
+// never sends REGISTER, or one of ours killed before its first heartbeat)
+// proves nothing by its silence, so after `node-ttl` without a word from such
+// a node the provider sends a REQUEST, and removes it if it has not answered
+// within `timeout`: at most `node-ttl + timeout` after its death (2.5 s with
+// the defaults).
 //
 // The NATS server going away. The connection reconnects forever, every
 // `reconnect-wait` (plus up to 100 ms of jitter); NATS replays the

@@ -275,7 +275,7 @@ class NatsProvider::Impl {
       std::lock_guard<std::mutex> lock(mu_);
       nc_ = nc;
       inbox_ = std::move(inbox_name);
-      members_.emplace(settings.self.Address(), settings.node_ttl);
+      members_.emplace(settings.self.Address(), settings.node_ttl, settings.timeout);
       connected_ = true;
       state_ = State::kInitialized;
     }
@@ -299,7 +299,7 @@ class NatsProvider::Impl {
       Clock::time_point now = Clock::now();
       // After a Deregister the membership was frozen; give it a fresh start
       // like after a reconnect.
-      members_->Resync(now, settings_.timeout);
+      members_->Resync(now);
       next_heartbeat_ = now + settings_.heartbeat;
     }
     natsSubscription* sub = nullptr;
@@ -362,13 +362,18 @@ class NatsProvider::Impl {
       ++in_flight_;
       nc = nc_;
     }
+    Clock::time_point asked = Clock::now();
     Result<std::vector<Node>> nodes = Collect(nc);
     std::lock_guard<std::mutex> lock(mu_);
     --in_flight_;
     if (nodes.ok()) {
+      // A node that answered and then sent DEREGISTER while we collected
+      // has left: neither the caller nor the membership may keep it.
+      std::erase_if(*nodes, [&](const Node& n) { return members_->LeftSince(n.Address(), asked); });
       Pending p;
       p.kind = Pending::Kind::kDiscovered;
       p.nodes = *nodes;
+      p.asked = asked;
       queue_.push_back(std::move(p));
     }
     cv_.notify_all();  // under mu_: see Enqueue
@@ -406,7 +411,8 @@ class NatsProvider::Impl {
     Kind kind = Kind::kMessage;
     ::nats::Message message;
     std::string reply;
-    std::vector<Node> nodes;
+    std::vector<Node> nodes;  // kDiscovered: the answers
+    Clock::time_point asked;  // kDiscovered: when the REQUEST went out
   };
 
   // What the worker does after releasing mu_: NATS calls and logging.
@@ -622,10 +628,14 @@ class NatsProvider::Impl {
           next_heartbeat_ = now + settings_.heartbeat;
         }
         std::vector<Event> events;
-        members_->Expire(now, &events);
-        // Silent for node-ttl, or a quiet member that did not answer
-        // after a resync.
+        // Silent for node-ttl, or a quiet member that did not answer.
+        bool ask = members_->Expire(now, &events);
         Emit(events, out, "timeout");
+        // A quiet member has been silent for node-ttl: is it still there?
+        if (ask) {
+          out.publishes.push_back(
+              {settings_.subject, inbox_, Encode(settings_.self, ::nats::MESSAGE_TYPE_REQUEST)});
+        }
       }
 
       // NATS calls and the logger run without mu_: cnats' threads take mu_
@@ -680,7 +690,7 @@ class NatsProvider::Impl {
         if (state_ != State::kRegistered) return;
         // Whatever happened while we were away, we heard none of it: give
         // every member one ttl (or one discovery wait) to show it is alive.
-        members_->Resync(now, settings_.timeout);
+        members_->Resync(now);
         out.publishes.push_back(
             {settings_.subject, "", Encode(settings_.self, ::nats::MESSAGE_TYPE_REGISTER)});
         out.publishes.push_back(
@@ -688,7 +698,7 @@ class NatsProvider::Impl {
         next_heartbeat_ = now + settings_.heartbeat;
         return;
       case Pending::Kind::kDiscovered:
-        for (const Node& node : p.nodes) members_->Heard(node, false, now, &events);
+        for (const Node& node : p.nodes) members_->Answered(node, p.asked, now, &events);
         Emit(events, out, "response");
         return;
       case Pending::Kind::kMessage: break;
@@ -708,7 +718,7 @@ class NatsProvider::Impl {
         Emit(events, out, "register");
         return;
       case ::nats::MESSAGE_TYPE_DEREGISTER:
-        members_->Left(*node, &events);
+        members_->Left(*node, now, &events);
         Emit(events, out, "deregister");
         return;
       case ::nats::MESSAGE_TYPE_REQUEST:
