@@ -12,6 +12,7 @@ bool EventDispatcher::Start(WatchCallback callback) {
   started_ = true;
   callback_ = std::move(callback);
   thread_ = std::thread([this] { Run(); });
+  thread_id_ = thread_.get_id();
   return true;
 }
 
@@ -30,18 +31,31 @@ void EventDispatcher::Post(Event event) {
 }
 
 void EventDispatcher::Stop() {
+  std::thread thread;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     stopping_ = true;
     queue_.clear();
+    thread = std::move(thread_);
+    if (!thread.joinable()) {
+      // Never started, or another Stop is joining it: wait for that one.
+      cv_.wait(lock, [this] { return !joining_; });
+      return;
+    }
+    joining_ = true;
   }
-  cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  cv_.notify_all();
+  thread.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    joining_ = false;
+  }
+  cv_.notify_all();
 }
 
 bool EventDispatcher::OnDispatcherThread() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return std::this_thread::get_id() == thread_.get_id();
+  return started_ && std::this_thread::get_id() == thread_id_;
 }
 
 void EventDispatcher::Run() {

@@ -33,7 +33,9 @@ class EventDispatcher {
   void Post(Event event);
 
   // Drops what is still queued, waits for a running callback to return and
-  // joins the thread. Idempotent. REQUIRES: !OnDispatcherThread().
+  // joins the thread. Idempotent, and safe to call from several threads at
+  // once: every call returns only once the thread has ended.
+  // REQUIRES: !OnDispatcherThread().
   void Stop();
 
   // True when called from inside the callback.
@@ -44,11 +46,13 @@ class EventDispatcher {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Event> queue_;  // GUARDED_BY(mu_)
-  bool started_ = false;     // GUARDED_BY(mu_)
-  bool stopping_ = false;    // GUARDED_BY(mu_)
-  WatchCallback callback_;   // set before the thread starts, then read-only
-  std::thread thread_;
+  std::deque<Event> queue_;    // GUARDED_BY(mu_)
+  bool started_ = false;       // GUARDED_BY(mu_)
+  bool stopping_ = false;      // GUARDED_BY(mu_)
+  bool joining_ = false;       // GUARDED_BY(mu_): a Stop is joining the thread
+  WatchCallback callback_;     // set before the thread starts, then read-only
+  std::thread thread_;         // GUARDED_BY(mu_); the Stop that takes it joins it
+  std::thread::id thread_id_;  // GUARDED_BY(mu_); kept after the join
 };
 
 }  // namespace groupcache::discovery::internal

@@ -272,6 +272,31 @@ def test_the_api_server_gone_for_30s_changes_nothing_and_is_caught_up(c):
           % (reads, (time.monotonic() - t0) * 1e3))
 
 
+def test_a_watch_answered_with_an_error_event_keeps_backing_off(c):
+    # The API server answers every watch with 200 and one ERROR event (a 500):
+    # the node must back off (250 ms doubling to the 1 s cap), not resume
+    # every 125-250 ms because the stream had a first line.
+    c.pod("pod-a", IPS["pod-a"])
+    c.start_node("pod-a", IPS["pod-a"])
+    wait_for("1 peer", lambda: c.rings_are([IPS["pod-a"]]), 5)
+    c.ctl("/control/inject", {"kind": "error-event", "code": 500, "count": 1000})
+    c.ctl("/control/drop-connections")  # the running watch ends; the next one fails
+    wait_for("the first ERROR event", lambda: (c.metric(
+        "pod-a", 'groupcache_discovery_api_errors_total{code="500"}') or 0) >= 1, 5)
+    before = c.ctl("/control/stats", method="GET")["watch_requests"]
+    time.sleep(4)
+    watches = c.ctl("/control/stats", method="GET")["watch_requests"] - before
+    # Backing off: about 6 in 4 s (0.25-0.5, then 0.5-1 s apart); without it 16-32.
+    assert watches <= 10, "%d watches in 4 s: the backoff was reset by an ERROR event" % watches
+    assert watches >= 2, "%d watches in 4 s: the node stopped watching" % watches
+    # Once the watch works again the node catches up within the backoff cap.
+    c.ctl("/control/inject", method="DELETE")
+    c.pod("pod-b", IPS["pod-b"])
+    c.start_node("pod-b", IPS["pod-b"])
+    wait_for("caught up", lambda: c.rings_are([IPS["pod-a"], IPS["pod-b"]]), 1.0 + 2.0)
+    print("  %d watches in 4 s while every watch was an ERROR event" % watches)
+
+
 def test_a_token_rotated_on_disk_is_used_after_a_401(c):
     # The nodes' own token file (the fake keeps the token it accepts in
     # another), named by a kubeconfig of their own.

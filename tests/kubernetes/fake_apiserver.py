@@ -763,6 +763,18 @@ class App:
                             w.q.put(ev)
             if gone is None:
                 store.watchers.add(w)
+        inj = None if gone else self.take_kind(("error-event",), "watch", ns)
+        if inj:  # the real server's answer to a watch it cannot serve: 200, one ERROR
+            with store.lock:
+                store.watchers.discard(w)
+            code = int(inj.get("code", 500))
+            self.count_code(h, 200, "watch")
+            self.start_chunked(h)
+            self.write_line(h, {"type": "ERROR", "object": status_obj(
+                code, inj.get("reason", "InternalError"),
+                inj.get("message", "injected watch error %d" % code))})
+            self.end_chunked(h)
+            return
         if gone:
             msg = "too old resource version: %d (%d)" % gone
             if self.settings["gone_as"] == "http":
@@ -926,7 +938,9 @@ class App:
     #   POST   /control/forbid {namespace}     403 for that namespace; /control/allow undoes
     #   PUT    /control/token {token}          rewrite the token file (old token -> 401)
     #   POST   /control/inject {kind, ...}     truncated-line | unknown-type | huge-list |
-    #                                          http-error; DELETE /control/inject clears
+    #                                          http-error | error-event (a watch answered
+    #                                          200 with one ERROR event {code}); "count"
+    #                                          uses; DELETE /control/inject clears
     #   GET/POST /control/settings             bookmark_interval, gone_as, default_watch_timeout
     #   POST   /control/shutdown               exit
     def control(self, h):
@@ -1000,6 +1014,7 @@ class App:
             if method == "POST":
                 kind = body.get("kind")
                 targets = {"truncated-line": "watch", "unknown-type": "watch",
+                           "error-event": "watch",
                            "huge-list": "list", "http-error": body.get("target", "any")}
                 if kind not in targets:
                     raise ValueError("kind must be one of %s" % ", ".join(sorted(targets)))

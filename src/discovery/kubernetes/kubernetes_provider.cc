@@ -335,8 +335,14 @@ class KubernetesProvider::Impl {
       Status s = client_->Watch(
           target, idle, settings_.max_list_bytes,
           [&](std::string_view line) {
-            if (++lines == 1) next_backoff = Ms(settings_.backoff_initial);  // it works again
-            return OnLine(line, &gone, &failed);
+            ++lines;
+            bool healthy = false;
+            bool go_on = OnLine(line, &gone, &failed, &healthy);
+            // It works again, but only an event or a bookmark says so: a
+            // watch that is answered with an ERROR at once, every time,
+            // must keep backing off.
+            if (healthy) next_backoff = Ms(settings_.backoff_initial);
+            return go_on;
           },
           &response);
       if (Stopping()) break;
@@ -366,8 +372,9 @@ class KubernetesProvider::Impl {
     }
   }
 
-  // One line of a watch stream; false stops the watch.
-  bool OnLine(std::string_view line, bool* gone, bool* failed) {
+  // One line of a watch stream; false stops the watch. Sets *healthy when
+  // the line was an event or a bookmark (not an ERROR, not garbage).
+  bool OnLine(std::string_view line, bool* gone, bool* failed, bool* healthy) {
     Result<WatchEvent> event = kubernetes_internal::ParseWatchLine(line);
     if (!event.ok()) {
       std::lock_guard lock(mu_);
@@ -413,6 +420,7 @@ class KubernetesProvider::Impl {
         }
         return false;
     }
+    *healthy = true;
     if (!event->resource_version.empty()) resource_version_ = event->resource_version;
     last_success_ = SteadyClock::now();
     for (Event& e : events) dispatcher_.Post(std::move(e));
