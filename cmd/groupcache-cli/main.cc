@@ -48,7 +48,8 @@ int RunOwner(const std::string& hash, int replicas, const std::vector<std::strin
 
 int RunPeerCommand(const std::string& command, const std::string& peer, const std::string& group,
                    const std::string& key, const std::string& value, const std::string& ttl,
-                   const std::string& hash, const groupcache::ClientTlsOptions& tls) {
+                   const std::string& hash, const groupcache::ClientTlsOptions& tls,
+                   groupcache::Duration timeout) {
   groupcache::HttpPoolOptions options;
   groupcache::ParseRingAlgorithm(hash, &options.ring.algorithm);
   options.client_tls = tls;
@@ -58,7 +59,7 @@ int RunPeerCommand(const std::string& command, const std::string& peer, const st
     return 2;
   }
   auto client = clients.ClientFor(peer);
-  auto ctx = groupcache::Context::Background().WithTimeout(std::chrono::seconds(10));
+  auto ctx = groupcache::Context::Background().WithTimeout(timeout);
   groupcache::Status status;
   if (command == "get") {
     auto r = client->Get(ctx, group, key);
@@ -91,7 +92,8 @@ int RunPeerCommand(const std::string& command, const std::string& peer, const st
 // The --cluster form: one request to the node's client API.
 int RunClusterCommand(const std::string& command, const std::string& node, const std::string& group,
                       const std::string& key, const std::string& value, const std::string& ttl,
-                      const std::string& ca_file, bool verbose) {
+                      const std::string& ca_file, bool verbose, const std::string& timeout_text,
+                      groupcache::Duration timeout) {
   std::string target = "/api/v1/groups/" + groupcache::cli::EscapeKey(group) + "/keys/" +
                        groupcache::cli::EscapeKey(key);
   std::string method = "GET";
@@ -108,8 +110,13 @@ int RunClusterCommand(const std::string& command, const std::string& node, const
   } else if (command == "remove") {
     method = "DELETE";
   }
-  auto r =
-      groupcache::cli::ApiRequest(method, node, target, value, ca_file, std::chrono::seconds(10));
+  // The node bounds its own wait by ?timeout= and answers 504; the request
+  // waits a second longer, so that the node's answer is what is reported.
+  target += (target.find('?') == std::string::npos ? "?timeout=" : "&timeout=") +
+            groupcache::cli::EscapeKey(timeout_text);
+  auto r = groupcache::cli::ApiRequest(
+      method, node, target, value, ca_file,
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout) + std::chrono::seconds(1));
   if (!r.ok()) {
     std::cerr << "groupcache-cli " << command << ": " << r.status().ToString() << '\n';
     return r.status().code() == groupcache::StatusCode::kInvalidArgument ? 2 : 1;
@@ -160,6 +167,7 @@ int main(int argc, char** argv) {
   groupcache::ClientTlsOptions tls;
   bool cluster = false;
   bool verbose = false;
+  std::string timeout_text = "10s";
   auto add_peer_command = [&](const std::string& name, const std::string& help, bool with_value) {
     CLI::App* cmd = app.add_subcommand(name, help);
     cmd->add_option("--peer", peer, "a node's URL, e.g. http://127.0.0.1:8080")->required();
@@ -176,6 +184,8 @@ int main(int argc, char** argv) {
     cmd->add_flag("--cluster", cluster,
                   "through the node's client API, for the whole cluster (not one node)");
     cmd->add_flag("-v,--verbose", verbose, "get --cluster: print the value's source on stderr");
+    cmd->add_option("--timeout", timeout_text,
+                    "give up after this long, e.g. 500ms, 2s (default 10s)");
     cmd->add_option("key", key, "the key")->required();
     if (with_value) {
       cmd->add_option("value", value, "the value")->required();
@@ -191,11 +201,17 @@ int main(int argc, char** argv) {
   if (owner->parsed()) return RunOwner(hash, replicas, peers, keys);
   for (CLI::App* cmd : {get, set, remove}) {
     if (cmd->parsed()) {
+      groupcache::Result<groupcache::Duration> timeout = groupcache::ParseTtl(timeout_text);
+      if (!timeout.ok()) {
+        std::cerr << "groupcache-cli: bad --timeout: " << timeout.status().message() << '\n';
+        return 2;
+      }
       if (cluster) {
         return RunClusterCommand(cmd->get_name(), peer, group, key, value, ttl, tls.ca_file,
-                                 verbose);
+                                 verbose, timeout_text, *timeout);
       }
-      return RunPeerCommand(cmd->get_name(), peer, group, key, value, ttl, peer_hash, tls);
+      return RunPeerCommand(cmd->get_name(), peer, group, key, value, ttl, peer_hash, tls,
+                            *timeout);
     }
   }
   return 2;

@@ -214,10 +214,10 @@ class ClientIo::Impl {
 // field is touched on the I/O thread only.
 struct Call {
   // What the exchange is waiting on, so that a cancellation or Stop can
-  // interrupt it: the TCP layer of the connection in use (TLS or not), a
-  // DNS resolution, or a wait for a free connection to the peer.
+  // interrupt it: the TCP layer of the connection in use (TLS or not), or
+  // a timer (a wait for a free connection to the peer, or for a DNS
+  // lookup).
   TcpStream* current = nullptr;
-  tcp::resolver* resolver = nullptr;
   asio::steady_timer* waiting = nullptr;
   bool cancelled = false;  // by the caller's context
   bool aborted = false;    // by ClientIo::Stop
@@ -226,8 +226,10 @@ struct Call {
   Context::Registration cancel_hook;
 
   void Interrupt() {
-    if (current != nullptr) current->socket().cancel();
-    if (resolver != nullptr) resolver->cancel();
+    // The socket is not open yet while a new connection's host is looked
+    // up: the throwing cancel() would end the process there.
+    beast::error_code not_open;
+    if (current != nullptr) current->socket().cancel(not_open);
     if (waiting != nullptr) waiting->cancel();
   }
 };
@@ -265,11 +267,10 @@ Outcome Failed(Status status) { return {std::move(status), 0, {}, {}}; }
 class ActiveCall {
  public:
   ActiveCall(ClientIo::Impl& io, Call* call) : io_(io), call_(call) { io_.Enter(call_); }
-  // The connection, resolver or timer the call points at goes with the
+  // The connection or timer the call points at goes with the
   // coroutine; a cancellation hook posted later must find nothing.
   ~ActiveCall() {
     call_->current = nullptr;
-    call_->resolver = nullptr;
     call_->waiting = nullptr;
     io_.Leave(call_);
   }
@@ -839,6 +840,48 @@ class HttpPeerClient final : public PeerClient,
     }
   }
 
+  // Looks host_ up by `deadline`. getaddrinfo cannot be interrupted
+  // (cancelling Asio's resolver only drops its answer once it comes), so
+  // the call waits on a timer instead, which the lookup's answer, the
+  // deadline or an Interrupt ends. A lookup that outlives its caller runs
+  // on in the background and its answer is dropped; only destroying the
+  // client waits for it (Asio joins its resolver thread).
+  asio::awaitable<void> Resolve(Call& call, Clock::time_point deadline,
+                                tcp::resolver::results_type* out, beast::error_code& ec) {
+    struct Lookup {
+      explicit Lookup(asio::io_context& io) : resolver(io), wake(io) {}
+      tcp::resolver resolver;
+      asio::steady_timer wake;
+      bool done = false;
+      beast::error_code ec;
+      tcp::resolver::results_type results;
+    };
+    auto lookup = std::make_shared<Lookup>(io_->io);
+    lookup->wake.expires_at(deadline);
+    // The handler keeps the lookup (and so the resolver) alive until the
+    // answer comes, however long after the caller left.
+    lookup->resolver.async_resolve(
+        host_, port_, [lookup](const beast::error_code& e, tcp::resolver::results_type results) {
+          lookup->done = true;
+          lookup->ec = e;
+          lookup->results = std::move(results);
+          lookup->wake.cancel();
+        });
+    call.waiting = &lookup->wake;
+    beast::error_code waited;
+    co_await lookup->wake.async_wait(asio::redirect_error(asio::use_awaitable, waited));
+    call.waiting = nullptr;
+    if (lookup->done) {
+      ec = lookup->ec;
+      *out = std::move(lookup->results);
+    } else {
+      // The deadline passed (the timer expired), or the call was
+      // cancelled or aborted (operation_aborted): MapError tells which.
+      ec = waited ? waited : beast::error_code(beast::error::timeout);
+      lookup->resolver.cancel();
+    }
+  }
+
   // Opens *conn (holding its place, without a stream yet): resolves
   // (unless the host is an IP literal), connects, and for TLS handshakes.
   template <class Stream>
@@ -861,18 +904,8 @@ class HttpPeerClient final : public PeerClient,
     if (endpoint_) {
       co_await tcp_layer.async_connect(*endpoint_, asio::redirect_error(asio::use_awaitable, ec));
     } else {
-      // The resolver has no deadline of its own: a timer cancels it.
-      auto resolver = std::make_shared<tcp::resolver>(io_->io);
-      asio::steady_timer bound(io_->io, deadline);
-      bound.async_wait([weak = std::weak_ptr<tcp::resolver>(resolver)](const beast::error_code& e) {
-        if (e) return;
-        if (auto r = weak.lock()) r->cancel();
-      });
-      call.resolver = resolver.get();
-      auto endpoints = co_await resolver->async_resolve(
-          host_, port_, asio::redirect_error(asio::use_awaitable, ec));
-      call.resolver = nullptr;
-      bound.cancel();
+      tcp::resolver::results_type endpoints;
+      co_await Resolve(call, deadline, &endpoints, ec);
       if (!ec) {
         co_await tcp_layer.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
       }
