@@ -65,7 +65,7 @@ class PooledClient {
   ~PooledClient() = default;
 };
 
-class ClientIo::Impl {
+class ClientIo::Impl : public std::enable_shared_from_this<ClientIo::Impl> {
  public:
   // An io_context and a thread of its own.
   explicit Impl(const HttpPoolOptions& opts)
@@ -75,7 +75,14 @@ class ClientIo::Impl {
         work_(std::in_place, asio::make_work_guard(io)),
         thread_([this] {
           io.run();
+          std::shared_ptr<Impl> self;  // see Stop
+          {
+            std::lock_guard lock(stop_mu_);
+            self.swap(keep_alive_);
+          }
           ran_out_.set_value();
+          // If that was the last reference, *this goes here, on its own
+          // thread but after run() returned: the io_context may go now.
         }) {
     LoadNamedTls();
   }
@@ -128,8 +135,14 @@ class ClientIo::Impl {
     }
     if (!owned_) return;
     // The last reference can be dropped by a coroutine on the I/O thread
-    // itself; it cannot join itself.
+    // itself (a GetAsync callback dropping the pool); it cannot join
+    // itself. The thread is let go, and holds *this (and so the io_context
+    // it is running) until run() returns.
     if (thread_.get_id() == std::this_thread::get_id()) {
+      {
+        std::lock_guard lock(stop_mu_);
+        keep_alive_ = weak_from_this().lock();
+      }
       thread_.detach();
       return;
     }
@@ -202,6 +215,8 @@ class ClientIo::Impl {
   // Keeps an io_context of its own running until Stop.
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::mutex stop_mu_;
+  // Set by a Stop on the I/O thread; the thread drops it once run() ends.
+  std::shared_ptr<Impl> keep_alive_;  // GUARDED_BY(stop_mu_)
   std::promise<void> ran_out_;
   std::thread thread_;                // only with an io_context of its own
   std::unordered_set<Call*> active_;  // I/O thread only

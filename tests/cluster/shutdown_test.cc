@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "../common/loopback.h"
@@ -216,6 +217,38 @@ TEST(ShutdownTest, AClientPoolStoppedWithFetchesInFlightAnswersThemAll) {
   auto late = peer->Get({}, "g", "late");
   EXPECT_EQ(late.status().code(), StatusCode::kUnavailable);
   close(fd);
+}
+
+// A GetAsync callback (on the pool's own I/O thread) that drops the last
+// references to the pool and its client: the pool cannot join its own
+// thread, and its io_context must outlive the run() it is inside.
+TEST(ShutdownTest, AClientPoolDroppedFromItsOwnCallbackEndsCleanly) {
+  std::string url = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());  // refused
+  for (int round = 0; round < 20; ++round) {
+    auto clients = std::make_shared<HttpClientPool>();
+    std::shared_ptr<PeerClient> peer = clients->ClientFor(url);
+    PeerClient* raw = peer.get();
+    std::promise<Status> result;
+    std::atomic<bool> on_caller_thread{true};
+    const auto caller = std::this_thread::get_id();
+    struct Refs {
+      std::shared_ptr<HttpClientPool> pool;
+      std::shared_ptr<PeerClient> peer;
+    };
+    auto refs = std::make_shared<Refs>(Refs{std::move(clients), std::move(peer)});
+    raw->GetAsync({}, "g", "k", [&, refs](const Result<ByteView>& r) {
+      on_caller_thread = std::this_thread::get_id() == caller;
+      refs->pool.reset();  // the pool's last reference
+      refs->peer.reset();  // the client's (its exchange still holds one)
+      result.set_value(r.status());
+    });
+    refs.reset();
+    auto f = result.get_future();
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(f.get().code(), StatusCode::kUnavailable);
+    EXPECT_FALSE(on_caller_thread) << "the callback was expected on the pool's I/O thread";
+    std::this_thread::sleep_for(20ms);  // the detached I/O thread winds down
+  }
 }
 
 }  // namespace
