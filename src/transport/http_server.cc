@@ -552,6 +552,7 @@ class HttpPool::Impl {
       // Most requests are a plain GET, whole after the idle read: they take
       // the short way (http_head.h). Beast parses everything else.
       std::optional<http::request_parser<http::string_body>> parser;
+      bool refused_head = false;
       if (std::optional<internal::SimpleRequestHead> simple = internal::ParseSimpleRequestHead(
               internal::Readable(buffer), options_.max_header_bytes)) {
         ready = true;
@@ -573,13 +574,18 @@ class HttpPool::Impl {
             http10 = request.version() == 10;
             break;
           }
-          case LongRead::kReply: close = true; break;
+          case LongRead::kReply:
+            // Refused before it was read whole (413, 431, 503): the request
+            // line was parsed first, so a HEAD is still known as one.
+            refused_head = parser->get().method() == http::verb::head;
+            close = true;
+            break;
           case LongRead::kClosed: co_return true;
           case LongRead::kFailed: co_return false;
         }
       }
       // Known before the buffer is consumed (the method points into it).
-      const bool head_request = ready && method == "HEAD";
+      const bool head_request = ready ? method == "HEAD" : refused_head;
       if (ready) {
         ++in_flight_;
         // Cache hits and cheap requests are answered right here; a miss

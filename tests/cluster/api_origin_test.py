@@ -519,15 +519,18 @@ def test_timeout_head_and_request_errors(c):
     assert c.origin.count(key) == 1, "HEADs and GETs asked the origin %d times" % \
         c.origin.count(key)
     # An error answer to a HEAD has no body either (unknown group, bad
-    # query, unknown path, the peer protocol's base path). Read on a raw
-    # socket: http.client drops whatever it buffered after a HEAD's head,
-    # so it cannot see a stray body.
-    for target in (api_target("objects/x", group="nope"),
-                   api_target("objects/x", query="timeout=soon"),
-                   "/no/such/path", "/_groupcache/"):
+    # query, unknown path, the peer protocol's base path, and the requests
+    # refused before they are read: a body over --max-body-bytes, a header
+    # over --max-header-bytes). Read on a raw socket: http.client drops
+    # whatever it buffered after a HEAD's head, so it cannot see a stray body.
+    for target, extra in ((api_target("objects/x", group="nope"), ""),
+                          (api_target("objects/x", query="timeout=soon"), ""),
+                          ("/no/such/path", ""), ("/_groupcache/", ""),
+                          (api_target("objects/x"), "Content-Length: 99999999999\r\n"),
+                          (api_target("objects/x"), "X-Big: %s\r\n" % ("b" * 300000))):
         sock = socket.create_connection(("127.0.0.1", c.ports[1]), timeout=5)
         try:
-            sock.sendall(("HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n" % target).encode())
+            sock.sendall(("HEAD %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (target, extra)).encode())
             got = b""
             deadline = time.monotonic() + 0.5  # the whole answer, and a little time for more
             while time.monotonic() < deadline:
@@ -544,8 +547,9 @@ def test_timeout_head_and_request_errors(c):
         head, sep, rest = got.partition(b"\r\n\r\n")
         status = head.split(b" ")[1] if head.startswith(b"HTTP/1.1 ") else b"?"
         assert sep and int(status) >= 400 and rest == b"", \
-            "HEAD %s: %r (a body after the head)" % (target, got)
-        print("  HEAD %s: %s, no body after the head" % (target, status.decode()))
+            "HEAD %s: %r (a body after the head)" % (target, got[:2000])
+        print("  HEAD %s%s: %s, no body after the head"
+              % (target, " + " + extra[:20].strip() + "..." if extra else "", status.decode()))
     # A key over --max-key-bytes (default 65536): 414.
     r = c.get(1, "objects/" + "k" * 65536)
     print("  key of %d bytes: %r" % (65544, r))
