@@ -33,17 +33,34 @@ Shared& Fixture() {
   return s;
 }
 
-// Warm-key Get into a StringSink, as the Go benchmark does. Each thread
-// reads its own warm key (the "distinct" variant), or all read one key.
-void GetWarm(benchmark::State& state, bool same_key) {
+// Warm-key Get, as the Go benchmark does: into a fresh std::string per read
+// (StringSink: a copy of the value, the caller owns it), or into a fresh
+// ByteView (ByteViewSink: shares the cached value, as Go's StringSink shares
+// the cached Go string). Each thread reads its own warm key (the "distinct"
+// variant), or all read one key.
+Shared& WarmFixture(benchmark::State& state) {
   Shared& f = Fixture();
   if (state.thread_index() == 0) {
     f.registry = std::make_unique<Registry>(RegistryOptions{NewNullLogger()});
     f.group = *f.registry->NewGroup("bench", 64 << 20, ValueGetter(64));
     for (int t = 0; t < 8; ++t) (void)f.group->Get({}, "warm-key-" + std::to_string(t));
   }
-  // Every thread waits at the start of the timed loop for thread 0's setup.
-  std::string key = "warm-key-" + std::to_string(same_key ? 0 : state.thread_index());
+  return f;
+}
+void CheckWarm(benchmark::State& state, Shared& f) {
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    if (f.group->Stats().local_loads != 8) state.SkipWithError("the getter ran in the loop");
+  }
+}
+std::string WarmKey(benchmark::State& state, bool same_key) {
+  return "warm-key-" + std::to_string(same_key ? 0 : state.thread_index());
+}
+
+// Every thread waits at the start of the timed loop for thread 0's setup.
+void GetWarm(benchmark::State& state, bool same_key) {
+  Shared& f = WarmFixture(state);
+  std::string key = WarmKey(state, same_key);
   Context ctx;
   for (auto _ : state) {
     std::string out;  // a fresh string per read, as Go's benchmark does
@@ -52,15 +69,29 @@ void GetWarm(benchmark::State& state, bool same_key) {
     benchmark::DoNotOptimize(s);
     benchmark::DoNotOptimize(out.data());
   }
-  state.SetItemsProcessed(state.iterations());
-  if (state.thread_index() == 0) {
-    if (f.group->Stats().local_loads != 8) state.SkipWithError("the getter ran in the loop");
+  CheckWarm(state, f);
+}
+void GetWarmView(benchmark::State& state, bool same_key) {
+  Shared& f = WarmFixture(state);
+  std::string key = WarmKey(state, same_key);
+  Context ctx;
+  for (auto _ : state) {
+    ByteView out;
+    ByteViewSink sink(&out);
+    Status s = f.group->Get(ctx, key, sink);
+    benchmark::DoNotOptimize(s);
+    benchmark::DoNotOptimize(out.data());
   }
+  CheckWarm(state, f);
 }
 void BM_GroupGetWarm(benchmark::State& state) { GetWarm(state, false); }
 void BM_GroupGetWarmSameKey(benchmark::State& state) { GetWarm(state, true); }
+void BM_GroupGetWarmView(benchmark::State& state) { GetWarmView(state, false); }
+void BM_GroupGetWarmViewSameKey(benchmark::State& state) { GetWarmView(state, true); }
 BENCHMARK(BM_GroupGetWarm)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_GroupGetWarmSameKey)->Threads(2)->UseRealTime();
+BENCHMARK(BM_GroupGetWarmView)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_GroupGetWarmViewSameKey)->Threads(2)->UseRealTime();
 
 // The floor under BM_GroupGetWarm: what the caller's fresh string costs
 // alone (malloc, a 64-byte copy, free), with no cache at all. No Get that
@@ -76,21 +107,6 @@ void BM_FreshStringFloor(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_FreshStringFloor)->UseRealTime();
-
-// Warm-key Get into a ByteViewSink: no copy of the value at all.
-void BM_GroupGetWarmByteView(benchmark::State& state) {
-  Registry registry(RegistryOptions{NewNullLogger()});
-  auto group = *registry.NewGroup("bench", 64 << 20, ValueGetter(64));
-  (void)group->Get({}, "k");
-  for (auto _ : state) {
-    ByteView out;
-    ByteViewSink sink(&out);
-    Status s = group->Get({}, "k", sink);
-    benchmark::DoNotOptimize(s);
-  }
-  state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(BM_GroupGetWarmByteView);
 
 // A miss that runs the getter: every iteration reads a new key.
 void BM_GroupMissAndLoad(benchmark::State& state) {
