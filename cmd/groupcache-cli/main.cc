@@ -53,6 +53,9 @@ int RunPeerCommand(const std::string& command, const std::string& peer, const st
   groupcache::HttpPoolOptions options;
   groupcache::ParseRingAlgorithm(hash, &options.ring.algorithm);
   options.client_tls = tls;
+  // The client's own bound on a request (10 s by default) would cut a
+  // longer --timeout short.
+  options.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
   groupcache::HttpClientPool clients(options);
   if (groupcache::Status s = clients.tls_status(); !s.ok()) {
     std::cerr << "groupcache-cli: " << s.message() << '\n';

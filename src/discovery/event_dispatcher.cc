@@ -49,6 +49,8 @@ void EventDispatcher::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     joining_ = false;
+    // The id of a joined thread may be given to a new one.
+    thread_id_ = {};
   }
   cv_.notify_all();
 }

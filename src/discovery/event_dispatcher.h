@@ -52,7 +52,7 @@ class EventDispatcher {
   bool joining_ = false;       // GUARDED_BY(mu_): a Stop is joining the thread
   WatchCallback callback_;     // set before the thread starts, then read-only
   std::thread thread_;         // GUARDED_BY(mu_); the Stop that takes it joins it
-  std::thread::id thread_id_;  // GUARDED_BY(mu_); kept after the join
+  std::thread::id thread_id_;  // GUARDED_BY(mu_); kept until the join ends
 };
 
 }  // namespace groupcache::discovery::internal

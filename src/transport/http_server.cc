@@ -575,8 +575,8 @@ class HttpPool::Impl {
             break;
           }
           case LongRead::kReply:
-            // Refused before it was read whole (413, 431, 503): the request
-            // line was parsed first, so a HEAD is still known as one.
+            // Refused before it was read whole (400, 413, 431, 503): the
+            // request line was parsed first, so a HEAD is known as one.
             refused_head = parser->get().method() == http::verb::head;
             close = true;
             break;

@@ -13,6 +13,7 @@ Usage: dns_deadline_test.py GROUPCACHE_CLI DNS_CLIENT_PROBE
 """
 
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -49,11 +50,18 @@ def in_ns(argv):
     return ["ip", "netns", "exec", NS] + argv
 
 
+def read_line(pipe, timeout):
+    """The pipe's next line, or "" if none comes within timeout seconds."""
+    if not select.select([pipe], [], [], timeout)[0]:
+        return ""
+    return pipe.readline()
+
+
 def run_timed(argv, timeout):
     """(exit code, stderr, seconds until stderr's first line, seconds to exit)."""
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = p.stderr.readline()
+    first = read_line(p.stderr, timeout)
     said = time.monotonic() - t0
     try:
         rest = p.communicate(timeout=timeout)[1]
@@ -81,14 +89,17 @@ def main():
         assert r.returncode == 0, r.stderr
         dns = subprocess.Popen(in_ns(["/usr/bin/python3", "-c", SILENT_DNS]),
                                stdout=subprocess.PIPE, text=True)
-        assert dns.stdout.readline().strip() == "ready", "the silent DNS server did not start"
+        assert read_line(dns.stdout, 10).strip() == "ready", "the silent DNS server did not start"
 
         # The lab is what it claims: a lookup there takes the whole timeout.
         t0 = time.monotonic()
         subprocess.run(in_ns(["getent", "hosts", "slow-peer.test"]), capture_output=True,
                        timeout=LOOKUP_TIMEOUT * 4)
         lookup = time.monotonic() - t0
-        assert dns.stdout.readline().strip() == "query", "getent did not ask the silent server"
+        if read_line(dns.stdout, 1).strip() != "query":
+            # Lookups go elsewhere here (nscd, systemd-resolved's NSS module):
+            # the lab cannot make a slow DNS.
+            skip("getent hosts did not ask the namespace's DNS server (took %.1fs)" % lookup)
         assert lookup >= LOOKUP_TIMEOUT - 0.5, "the lookup took only %.1fs" % lookup
         print("  a lookup in the lab takes %.1fs" % lookup)
 

@@ -235,6 +235,7 @@ TEST(ShutdownTest, AClientPoolDroppedFromItsOwnCallbackEndsCleanly) {
       std::shared_ptr<HttpClientPool> pool;
       std::shared_ptr<PeerClient> peer;
     };
+    std::weak_ptr<PeerClient> watch = peer;
     auto refs = std::make_shared<Refs>(Refs{std::move(clients), std::move(peer)});
     raw->GetAsync({}, "g", "k", [&, refs](const Result<ByteView>& r) {
       on_caller_thread = std::this_thread::get_id() == caller;
@@ -247,7 +248,11 @@ TEST(ShutdownTest, AClientPoolDroppedFromItsOwnCallbackEndsCleanly) {
     ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
     EXPECT_EQ(f.get().code(), StatusCode::kUnavailable);
     EXPECT_FALSE(on_caller_thread) << "the callback was expected on the pool's I/O thread";
-    std::this_thread::sleep_for(20ms);  // the detached I/O thread winds down
+    // The exchange lets go of the client last; the detached I/O thread
+    // then ends. Wait for the first, give the second a moment.
+    for (int i = 0; i < 500 && !watch.expired(); ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(watch.expired());
+    std::this_thread::sleep_for(20ms);
   }
 }
 

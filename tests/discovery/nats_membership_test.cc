@@ -139,14 +139,28 @@ TEST_F(MembershipTest, ANodeThatLeftIsAddedByWhatItSaysNext) {
                                         {Event::Kind::kAdded, kA, {}}}));
 }
 
+TEST_F(MembershipTest, ARESPONSEHandledAfterADeregisterDoesNotBringTheNodeBack) {
+  m_.Heard(kA, true, t0_, &events_);
+  m_.Left(kA, t0_ + milliseconds(100), &events_);
+  m_.Responded(kA, t0_ + milliseconds(101), &events_);  // sent before it left
+  m_.Responded(kB, t0_ + milliseconds(101), &events_);
+  EXPECT_EQ(Take(), (std::vector<Event>{{Event::Kind::kAdded, kA, {}},
+                                        {Event::Kind::kRemoved, kA, {}},
+                                        {Event::Kind::kAdded, kB, {}}}));
+  m_.Heard(kA, false, t0_ + milliseconds(500), &events_);  // back: its REQUEST
+  m_.Responded(kA, t0_ + milliseconds(600), &events_);
+  EXPECT_EQ(Take(), (std::vector<Event>{{Event::Kind::kAdded, kA, {}}}));
+}
+
 TEST_F(MembershipTest, ADeregisterIsForgottenOnceNoAnswerCanPredateIt) {
   m_.Left(kA, t0_, &events_);
-  EXPECT_FALSE(m_.Expire(t0_ + milliseconds(2000), &events_));  // 2 x confirm: kept
-  m_.Answered(kA, t0_ - milliseconds(1), t0_ + milliseconds(2000), &events_);
+  EXPECT_FALSE(m_.Expire(t0_ + milliseconds(10000), &events_));  // 10 x confirm: kept
+  m_.Answered(kA, t0_ - milliseconds(1), t0_ + milliseconds(10000), &events_);
+  m_.Responded(kA, t0_ + milliseconds(10000), &events_);
   EXPECT_TRUE(Take().empty());
   m_.Left(kB, t0_, &events_);
-  EXPECT_FALSE(m_.Expire(t0_ + milliseconds(2001), &events_));  // forgotten
-  m_.Answered(kB, t0_ - milliseconds(1), t0_ + milliseconds(2001), &events_);
+  EXPECT_FALSE(m_.Expire(t0_ + milliseconds(10001), &events_));  // forgotten
+  m_.Answered(kB, t0_ - milliseconds(1), t0_ + milliseconds(10001), &events_);
   EXPECT_EQ(Take(), (std::vector<Event>{{Event::Kind::kAdded, kB, {}}}));
 }
 

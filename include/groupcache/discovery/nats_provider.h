@@ -12,7 +12,9 @@
 //   REQUEST     published by DiscoverNodes with a reply inbox; every other
 //               registered node answers with a RESPONSE about itself, and
 //               DiscoverNodes returns those that arrive within `timeout`
-//               (less any that sent DEREGISTER meanwhile).
+//               (less any that sent DEREGISTER meanwhile). Also published,
+//               answered the same way, by Register, after a reconnect, and
+//               to ask quiet nodes whether they are alive (Liveness).
 // A REGISTER, REQUEST or RESPONSE from an unknown address is a kAdded event
 // (a REQUEST counts because only registered nodes send one: that is how a Go
 // node, which never sends REGISTER, is learned at once); a DEREGISTER is a
@@ -27,9 +29,11 @@
 // 1.5 s. A node known only from its REQUESTs and RESPONSEs (a Go node, which
 // never sends REGISTER, or one of ours killed before its first heartbeat)
 // proves nothing by its silence, so after `node-ttl` without a word from such
-// a node the provider sends a REQUEST, and removes it if it has not answered
-// within `timeout`: at most `node-ttl + timeout` after its death (2.5 s with
-// the defaults).
+// a node the provider sends a REQUEST (which asks every quiet node at once),
+// and removes those that have not answered within `timeout`: at most
+// `node-ttl + timeout` after its death (2.5 s with the defaults). The cost:
+// each of our nodes that knows a quiet node sends one REQUEST per `node-ttl`,
+// which every node answers.
 //
 // The NATS server going away. The connection reconnects forever, every
 // `reconnect-wait` (plus up to 100 ms of jitter); NATS replays the
@@ -50,10 +54,12 @@
 //   app_name         required; names the NATS connection
 //                    ("<app_name>/<self-name>") in server monitoring.
 //   self-host, self-port   required; self-name optional.
-//   timeout          DiscoverNodes' wait for responses; default 1 s.
+//   timeout          DiscoverNodes' wait for responses, and a quiet node's
+//                    to answer; default 1 s.
 //   heartbeat        REGISTER period; default 500 ms.
-//   node-ttl         silence after which a node is gone; default
-//                    3 x heartbeat; must exceed heartbeat.
+//   node-ttl         silence after which a heartbeating node is gone (and a
+//                    quiet one is asked); default 3 x heartbeat; must
+//                    exceed heartbeat.
 //   connect-timeout  bound on Initialize's connect; default 2 s.
 //   reconnect-wait   pause between reconnect attempts; default 200 ms.
 // Durations are durations or strings such as "750ms" (config.h).

@@ -29,6 +29,10 @@ void Membership::Heard(const Node& node, bool heartbeat, Clock::time_point now,
   m.confirm_by.reset();
 }
 
+void Membership::Responded(const Node& node, Clock::time_point now, std::vector<Event>* events) {
+  if (left_.count(node.Address()) == 0) Heard(node, false, now, events);
+}
+
 void Membership::Answered(const Node& node, Clock::time_point asked, Clock::time_point now,
                           std::vector<Event>* events) {
   if (!LeftSince(node.Address(), asked)) Heard(node, false, now, events);
@@ -66,10 +70,11 @@ bool Membership::Expire(Clock::time_point now, std::vector<Event>* events) {
   // One REQUEST reaches every quiet member: ask them all, so that their
   // answers fall due together and the next REQUEST asks them all again.
   if (ask) AskQuiet(now);
-  // A DiscoverNodes answer is handed over at most `confirm` after its
-  // REQUEST; older records of a DEREGISTER can no longer matter.
+  // A DiscoverNodes answer is handed over `confirm` after its REQUEST (and
+  // a little more on a busy machine), a RESPONSE within moments: records of
+  // a DEREGISTER ten times older can no longer matter.
   for (auto it = left_.begin(); it != left_.end();) {
-    it = now - it->second > 2 * confirm_ ? left_.erase(it) : std::next(it);
+    it = now - it->second > 10 * confirm_ ? left_.erase(it) : std::next(it);
   }
   return ask;
 }

@@ -13,9 +13,9 @@
 //    asked: Expire tells the provider to send a REQUEST, and a quiet member
 //    that has not answered `confirm` later is gone. They also leave by
 //    DEREGISTER.
-// A DEREGISTER is remembered for a while, so that DiscoverNodes' answers,
-// collected over `confirm` and handed over at its end, do not bring back a
-// node that left in the meantime.
+// A DEREGISTER is remembered for 10 x `confirm`, so that answers sent
+// before it (DiscoverNodes', collected over `confirm` and handed over at its
+// end, and RESPONSEs handled after it) do not bring back a node that left.
 // Not synchronised: the provider calls it under its own lock.
 
 #ifndef GROUPCACHE_SRC_DISCOVERY_NATS_MEMBERSHIP_H_
@@ -44,6 +44,14 @@ class Membership {
   // RESPONSE (heartbeat = false). Appends kAdded for a new member, kModified
   // for a known address with another name.
   void Heard(const Node& node, bool heartbeat, Clock::time_point now, std::vector<Event>* events);
+
+  // `node` sent a RESPONSE (to a REQUEST of ours on the provider's inbox):
+  // as Heard(node, false, now), unless the node has sent a DEREGISTER that
+  // is still remembered. cnats delivers the inbox and the subject on
+  // different threads, so an answer sent before a DEREGISTER may be handled
+  // after it; a node that comes back speaks first with REGISTER or REQUEST,
+  // which forget the DEREGISTER.
+  void Responded(const Node& node, Clock::time_point now, std::vector<Event>* events);
 
   // `node` answered a REQUEST that DiscoverNodes sent at `asked`: as
   // Heard(node, false, now), unless the node has sent a DEREGISTER since

@@ -731,7 +731,7 @@ class NatsProvider::Impl {
         }
         return;
       case ::nats::MESSAGE_TYPE_RESPONSE:
-        members_->Heard(*node, false, now, &events);
+        members_->Responded(*node, now, &events);
         Emit(events, out, "response");
         return;
       default:
