@@ -298,6 +298,29 @@ def test_a_watch_answered_with_an_error_event_keeps_backing_off(c):
     print("  %d watches in 4 s while every watch was an ERROR event" % watches)
 
 
+def test_a_watch_that_only_ever_says_410_does_not_relist_in_a_loop(c):
+    # A proxy or an API server with a stale cache: every watch, even right
+    # after a fresh list, is answered with ERROR 410. The node must back
+    # off between list-and-watch rounds, not list as fast as it can.
+    c.pod("pod-a", IPS["pod-a"])
+    c.start_node("pod-a", IPS["pod-a"])
+    wait_for("1 peer", lambda: c.rings_are([IPS["pod-a"]]), 5)
+    c.ctl("/control/inject", {"kind": "error-event", "code": 410, "reason": "Expired",
+                              "count": 100000})
+    c.ctl("/control/drop-connections")
+    time.sleep(0.5)
+    before = c.ctl("/control/stats", method="GET")["list_requests"]
+    time.sleep(4)
+    lists = c.ctl("/control/stats", method="GET")["list_requests"] - before
+    assert lists <= 12, "%d lists in 4 s: a 410 after every fresh list is a tight loop" % lists
+    assert lists >= 2, "%d lists in 4 s: the node stopped trying" % lists
+    c.ctl("/control/inject", method="DELETE")
+    c.pod("pod-b", IPS["pod-b"])
+    c.start_node("pod-b", IPS["pod-b"])
+    wait_for("caught up", lambda: c.rings_are([IPS["pod-a"], IPS["pod-b"]]), 1.0 + 2.0)
+    print("  %d lists in 4 s while every watch said 410" % lists)
+
+
 def test_a_token_rotated_on_disk_is_used_after_a_401(c):
     # The nodes' own token file (the fake keeps the token it accepts in
     # another), named by a kubeconfig of their own.

@@ -19,9 +19,11 @@
 // resourceVersion is too old) means list again, then watch from the new
 // list, with the difference reported as events. A watch that ends (its
 // timeout) is resumed at once from the last resourceVersion seen; one that
-// fails (connection refused or dropped, 5xx) is resumed after a capped
-// exponential backoff with jitter (`backoff-initial` doubling up to
-// `backoff-max`).
+// fails (connection refused or dropped, 5xx, an ERROR event) is resumed
+// after a capped exponential backoff with jitter (`backoff-initial`
+// doubling up to `backoff-max`), reset only by an event or a bookmark. A
+// 410 on the first watch after a fresh list (a server or proxy with a stale
+// cache) also backs off before listing again, rather than list in a loop.
 //
 // Bounds. A pod turning Ready, NotReady, terminating or deleted reaches
 // the callback as soon as the API server sends the event (milliseconds).

@@ -305,12 +305,15 @@ class KubernetesProvider::Impl {
     bool relist = false;
     bool first = true;
     while (!Stopping()) {
+      // Whether this watch starts from a list made just now.
+      bool fresh = false;
       if (relist) {
         if (!List().ok()) {  // logged by List
           pause();
           continue;
         }
         relist = false;
+        fresh = true;
       }
       std::string rv;
       {
@@ -327,6 +330,7 @@ class KubernetesProvider::Impl {
       bool gone = false;
       bool failed = false;
       int lines = 0;
+      bool any_healthy = false;
       const auto began = SteadyClock::now();
       ApiClient::Response response;
       // A watch is silent between events; bookmarks and its own timeout
@@ -341,7 +345,10 @@ class KubernetesProvider::Impl {
             // It works again, but only an event or a bookmark says so: a
             // watch that is answered with an ERROR at once, every time,
             // must keep backing off.
-            if (healthy) next_backoff = Ms(settings_.backoff_initial);
+            if (healthy) {
+              next_backoff = Ms(settings_.backoff_initial);
+              any_healthy = true;
+            }
             return go_on;
           },
           &response);
@@ -349,6 +356,12 @@ class KubernetesProvider::Impl {
       if (gone) {
         logger_->Info("kubernetes discovery: resourceVersion too old (410); listing again");
         relist = true;
+        // A watch that says nothing but 410 right after a fresh list (a
+        // proxy or an API server with a stale cache) would have us list
+        // and watch in a tight loop: back off as after a failure. A 410
+        // after a resumed watch (the usual one: history compacted while
+        // we were away) relists at once.
+        if (fresh && !any_healthy) pause();
         continue;
       }
       if (!s.ok() || failed) {
@@ -358,6 +371,7 @@ class KubernetesProvider::Impl {
       }
       if (response.status == 410) {
         relist = true;
+        if (fresh) pause();  // as above
         continue;
       }
       if (response.status != 200) {
