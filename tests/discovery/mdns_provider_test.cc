@@ -126,6 +126,9 @@ TEST(MdnsProviderTest, SetConfigNamesTheBadKey) {
       {"group-port", "70000"},
       {"ipv6", "maybe"},
       {"register-timeout", "0s"},
+      // The address the node publishes is its identity in every ring.
+      {"self-host", "cache-1.example"},
+      {"self-host", "2001:db8::1"},  // IPv6 without ipv6
   };
   for (const Case& c : cases) {
     MdnsProvider p;
@@ -134,6 +137,17 @@ TEST(MdnsProviderTest, SetConfigNamesTheBadKey) {
     Status s = p.SetConfig(config);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.key << "=" << c.value;
     EXPECT_NE(s.message().find(c.key), std::string::npos) << s.ToString();
+  }
+  {
+    MdnsProvider v6;
+    Config config = NodeConfig("n", "fe80::1", 8080, "eth0");
+    config.SetString("ipv6", "true");
+    Status s = v6.SetConfig(config);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("link-local"), std::string::npos) << s.ToString();
+    config = NodeConfig("n", "2001:DB8::0001", 8080, "eth0");  // not canonical: fine
+    config.SetString("ipv6", "true");
+    EXPECT_TRUE(v6.SetConfig(config).ok());
   }
   MdnsProvider p;
   EXPECT_EQ(p.Register().code(), StatusCode::kFailedPrecondition);

@@ -113,7 +113,12 @@
 //   ttl         PTR/SRV/TXT TTL, whole seconds in 1s..1h; default 10s.
 //   register-timeout  how long Register waits for probing; default 5s.
 //   self-host, self-port (provider.h): this node; self-port is the default
-//               group-port.
+//               group-port. self-host must be an IP address the node can
+//               publish (IPv6 only with `ipv6`, never link-local): it is
+//               what the others put in their rings, and a node hashing
+//               itself under another name would disagree with them about
+//               every key. Not found on an allowed interface, it is
+//               logged once and the interfaces' addresses are published.
 //
 // Lifecycle (provider.h). Initialize starts Avahi and browsing. Register
 // publishes and waits until probing succeeded (a conflict renames and goes

@@ -148,6 +148,7 @@ struct Settings {
   uint32_t ttl_s = 10;
   Duration register_timeout = std::chrono::seconds(5);
   std::optional<Node> self;
+  std::optional<AvahiAddress> self_address;  // self->host, parsed
 };
 
 Result<Settings> ParseSettings(const Config& config) {
@@ -222,6 +223,27 @@ Result<Settings> ParseSettings(const Config& config) {
     return InvalidArgumentError(KeyError(MdnsProvider::kRegisterTimeout, "must be positive"));
   }
   s.register_timeout = *rt;
+  if (self) {
+    // The node's own address is what it publishes and what every other
+    // node puts in its ring: the node must hash itself under the same one.
+    // A host name, or an address it cannot publish, would leave the rings
+    // disagreeing about every key's owner.
+    AvahiAddress a{};
+    auto bad = [&](std::string_view why) {
+      return InvalidArgumentError(KeyError(kSelfHost, "") + "\"" + self->host + "\" " +
+                                  std::string(why));
+    };
+    if (avahi_address_parse(self->host.c_str(), AVAHI_PROTO_UNSPEC, &a) == nullptr) {
+      return bad(
+          "is not an IP address: mDNS publishes the node's address, which the others put "
+          "in their rings (set NODE_IP)");
+    }
+    if (a.proto == AVAHI_PROTO_INET6 && !s.ipv6) {
+      return bad("is an IPv6 address, published only with ipv6 (--mdns-ipv6)");
+    }
+    if (IsLinkLocalV6(a)) return bad("is a link-local IPv6 address, which is not published");
+    s.self_address = a;
+  }
   s.self = self;
   return s;
 }
@@ -584,7 +606,7 @@ class MdnsProvider::Impl {
   // interface has it. If none has it any more (the address changed), the
   // allowed interfaces' addresses, each on its interface, so that the
   // others follow the node to where it is now.
-  std::vector<Address> WantedAddresses() const {
+  std::vector<Address> WantedAddresses() {
     std::vector<Address> all;
     ifaddrs* list = nullptr;
     if (::getifaddrs(&list) != 0) return all;
@@ -618,12 +640,20 @@ class MdnsProvider::Impl {
       all.push_back(std::move(a));
     }
     ::freeifaddrs(list);
-    if (settings_.self) {
+    if (settings_.self_address) {
       for (Address& a : all) {
-        if (a.text == settings_.self->host) {
+        if (avahi_address_cmp(&a.address, &*settings_.self_address) == 0) {
           a.ifindex = AVAHI_IF_UNSPEC;
+          self_missing_ = false;
           return {a};
         }
+      }
+      if (!self_missing_) {
+        self_missing_ = true;
+        logger_->Warn(std::string(kLog) +
+                          "self-host is not an address of an allowed interface; publishing the "
+                          "interfaces' addresses, so the others will not see this node under it",
+                      {{"self-host", settings_.self->host}});
       }
     }
     return all;
@@ -889,7 +919,9 @@ class MdnsProvider::Impl {
         if (r->handle == nullptr) {
           logger_->Warn(std::string(kLog) + "cannot resolve",
                         {{"instance", name}, {"error", AvahiError(avahi_server_errno(server_))}});
-          if (inst.resolvers.empty()) instances_.erase(name);
+          // Kept while a goodbye's recheck is pending: its timer holds the
+          // instance's RecheckArg.
+          if (inst.resolvers.empty() && inst.recheck == nullptr) instances_.erase(name);
           return;
         }
         inst.resolvers.emplace(key, std::move(r));
@@ -1308,6 +1340,7 @@ class MdnsProvider::Impl {
   std::chrono::steady_clock::time_point suspect_until_;  // see Suspect
   AvahiSEntryGroup* addr_group_ = nullptr;               // our host name's addresses
   std::vector<Address> published_addrs_;                 // what addr_group_ holds
+  bool self_missing_ = false;                            // warned: self-host not found
   AvahiTimeout* addr_poll_ = nullptr;                    // rechecks them every kAddressPollMs
   AvahiTimeout* republish_host_ = nullptr;               // a host rename, to do
   AvahiTimeout* publish_now_ = nullptr;                  // Register's publishing, to do
