@@ -120,7 +120,7 @@ class Node {
   std::unique_ptr<HttpPool> pool_;
 
   mutable std::mutex mu_;
-  std::map<std::string, std::string> members_;  // GUARDED_BY(mu_): name -> URL
+  std::map<std::string, std::string> members_;  // GUARDED_BY(mu_): address -> URL
   bool left_ = false;                           // GUARDED_BY(mu_)
   bool stopped_ = false;                        // GUARDED_BY(mu_)
   // Until Start has applied DiscoverNodes' answer: the addresses events

@@ -356,6 +356,31 @@ def test_06_interop_with_python_zeroconf(c):
     assert zc.popen.wait(timeout=10) == 0, zc.log_tail()
 
 
+def test_06b_an_instance_resolved_to_loopback_is_not_a_peer(c):
+    need_zeroconf()
+    c.converge(3)
+    ours = [c.url(n) for n in ("n1", "n2", "n3")]
+    # A broken (or hostile) responder: its A record says 127.0.0.1, which in
+    # every ring would be each node itself. A sane one next to it joins.
+    port = 9000 + random.randint(0, 999)
+    bad, bad_out = c.zeroconf("z3", 103, "publish", "--name", "zc-loopback", "--port", str(port),
+                              "--address", "{addr}", "--record-address", "127.0.0.1")
+    good, good_out = c.zeroconf("z4", 104, "publish", "--name", "zc-sane", "--port", str(port),
+                                "--address", "{addr}")
+    expect_event(bad_out, bad, "published", 10)
+    expect_event(good_out, good, "published", 10)
+    sane = "http://%s:%d" % (good.ns.addr, port)
+    c.wait_rings("the sane zeroconf instance in every ring", ours + [sane], timeout=5.0,
+                 since=good.started)
+    time.sleep(1.0)  # the loopback one was resolved by now too
+    seen = c.peers(["n1", "n2", "n3"])
+    for n, ring in seen.items():
+        assert ring == sorted(ours + [sane]), "%s's ring: %s\n%s" % (n, ring, c.logs([n]))
+    logs = c.logs(["n1"], lines=200)
+    assert "address no peer has" in logs, logs
+    print("  the instance resolved to 127.0.0.1 stayed out of every ring; the sane one joined")
+
+
 def test_07_the_same_instance_name_on_two_nodes_both_published(c):
     need_zeroconf()
     c.start(1, ["--mdns-name", "same"])

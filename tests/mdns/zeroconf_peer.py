@@ -5,7 +5,7 @@ interface that has --address.
 
   zeroconf_peer.py publish --name NAME --port PORT --address ADDR
                    [--type _groupcache._tcp.local.] [--ttl SECONDS]
-                   [--txt k=v ...] [--host HOSTNAME]
+                   [--txt k=v ...] [--host HOSTNAME] [--record-address ADDR]
       Publishes NAME.<type> (SRV port PORT, A record ADDR, TXT txtv=0 lo=1
       la=2 unless --txt is given), prints {"event": "published", ...} and
       runs until SIGTERM or SIGINT; then unregisters (goodbye packets with
@@ -62,7 +62,8 @@ def publish(args):
     host = args.host or "zc-%s" % args.address.replace(".", "-")
     info = ServiceInfo(args.type, "%s.%s" % (args.name, args.type), port=args.port,
                        properties=props, server="%s.local." % host,
-                       parsed_addresses=[args.address], host_ttl=args.ttl, other_ttl=args.ttl)
+                       parsed_addresses=[args.record_address or args.address],
+                       host_ttl=args.ttl, other_ttl=args.ttl)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -132,6 +133,8 @@ def main():
     p.add_argument("--type", default=SERVICE)
     p.add_argument("--ttl", type=int, default=10)
     p.add_argument("--host", help="host name (default zc-ADDRESS with dashes)")
+    p.add_argument("--record-address",
+                   help="the A record's address, if not --address (a broken responder)")
     p.add_argument("--txt", nargs="*", help="TXT entries k=v (default txtv=0 lo=1 la=2)")
     b = sub.add_parser("browse")
     b.add_argument("--seconds", type=float, default=5.0)

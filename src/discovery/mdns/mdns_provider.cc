@@ -138,6 +138,21 @@ bool IsLinkLocalV6(const AvahiAddress& a) {
          (a.data.ipv6.address[1] & 0xc0) == 0x80;
 }
 
+// An address no peer can be reached at from another host: unspecified,
+// loopback or multicast. A responder that resolves an instance to one
+// (broken or hostile) would put it in every ring, where 127.0.0.1 is each
+// node itself.
+bool IsNoPeerAddress(const AvahiAddress& a) {
+  if (a.proto == AVAHI_PROTO_INET) {
+    uint32_t v = ntohl(a.data.ipv4.address);
+    return v == 0 || (v >> 24) == 127 || (v >> 28) == 0xe;
+  }
+  const uint8_t* b = a.data.ipv6.address;
+  static constexpr uint8_t kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr uint8_t kAny[16] = {};
+  return b[0] == 0xff || std::memcmp(b, kLoopback, 16) == 0 || std::memcmp(b, kAny, 16) == 0;
+}
+
 struct Settings {
   std::string name;
   std::string service = "_groupcache._tcp";
@@ -993,6 +1008,11 @@ class MdnsProvider::Impl {
     if (event == AVAHI_RESOLVER_FOUND && a != nullptr && port != 0 && !own) {
       if (IsLinkLocalV6(*a)) {
         logger_->Debug(std::string(kLog) + "skipping a link-local address", {{"instance", name}});
+      } else if (IsNoPeerAddress(*a)) {
+        std::array<char, AVAHI_ADDRESS_STR_MAX> text{};
+        avahi_address_snprint(text.data(), text.size(), a);
+        logger_->Warn(std::string(kLog) + "skipping an instance resolved to an address no peer has",
+                      {{"instance", name}, {"address", text.data()}});
       } else {
         std::array<char, AVAHI_ADDRESS_STR_MAX> text{};
         avahi_address_snprint(text.data(), text.size(), a);
