@@ -350,6 +350,18 @@ TEST(MdnsPacketTest, WhatIsNotAGoodbye) {
       {"an SRV with TTL 0", PacketBuilder().Srv(Instance("a"), 0, 1, {"h", "local"}).bytes()},
       {"a query's known answer",
        PacketBuilder(0x0000).Question(kService, kTypePtr).Ptr(kService, 0, Instance("a")).bytes()},
+      // Responses Avahi throws away whole: no goodbye in them may count.
+      {"a response with a question",
+       PacketBuilder().Question(kService, kTypePtr).Ptr(kService, 0, Instance("a")).bytes()},
+      {"a response with OPCODE 2", PacketBuilder(0x9400).Ptr(kService, 0, Instance("a")).bytes()},
+      {"a response with RCODE 3", PacketBuilder(0x8403).Ptr(kService, 0, Instance("a")).bytes()},
+      {"a response with an authority record", PacketBuilder()
+                                                  .Ptr(kService, 0, Instance("a"))
+                                                  .In(PacketBuilder::kAuthority)
+                                                  .Ptr(kService, 120, Instance("b"))
+                                                  .bytes()},
+      {"a goodbye in the additional section only",
+       PacketBuilder().In(PacketBuilder::kAdditional).Ptr(kService, 0, Instance("a")).bytes()},
   };
   for (const Case& c : cases) {
     EXPECT_TRUE(Goodbyes(Parse(c.packet), kService).empty()) << c.why;

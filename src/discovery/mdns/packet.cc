@@ -1,5 +1,6 @@
 #include "packet.h"
 
+#include <algorithm>
 #include <string_view>
 #include <utility>
 
@@ -162,6 +163,8 @@ Result<Message> ParseMessage(std::span<const uint8_t> packet) {
   m.flags = Read16(packet, 2);
   m.response = (m.flags & kResponseBit) != 0;
   const size_t questions = Read16(packet, 4);
+  m.answers = Read16(packet, 6);
+  m.authority = Read16(packet, 8);
   const size_t records = size_t{Read16(packet, 6)} + Read16(packet, 8) + Read16(packet, 10);
   const size_t needed = questions * kMinQuestionSize + records * kMinRecordSize;
   if (needed > packet.size() - kHeaderSize) {
@@ -203,7 +206,15 @@ std::vector<std::string> Goodbyes(const Message& m, const std::vector<std::strin
   // A query's known-answer list (RFC 6762 §7.1) carries PTR records too, but
   // they say what the asker has cached, not that anyone leaves.
   if (!m.response) return instances;
-  for (const Record& r : m.records) {
+  // What Avahi checks before it reads a response (avahi-core server.c).
+  constexpr uint16_t kOpcode = 0x7800;
+  constexpr uint16_t kRcode = 0x000f;
+  if ((m.flags & (kOpcode | kRcode)) != 0 || m.questions != 0 || m.authority != 0) {
+    return instances;
+  }
+  const size_t answers = std::min(m.records.size(), static_cast<size_t>(m.answers));
+  for (size_t a = 0; a < answers; ++a) {
+    const Record& r = m.records[a];
     if (r.type != kTypePtr || r.rrclass != kClassIn || r.ttl != 0) continue;
     if (!SameName(r.name, service) || r.target.size() != service.size() + 1) continue;
     bool under_service = true;

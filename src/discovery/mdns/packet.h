@@ -62,6 +62,8 @@ struct Message {
   uint16_t flags = 0;
   bool response = false;        // the QR bit
   int questions = 0;            // parsed and skipped
+  int answers = 0;              // the first `answers` records
+  int authority = 0;            // then these; the rest are additional
   std::vector<Record> records;  // answers, then authority, then additional
 };
 
@@ -81,7 +83,10 @@ bool SameName(const std::vector<std::string>& a, const std::vector<std::string>&
 // The instances whose goodbye `m` carries: for each class-IN PTR record
 // with TTL 0 whose name is `service` (e.g. {"_groupcache", "_tcp",
 // "local"}) and whose target is <instance>.<service>, the instance label as
-// on the wire, once each, in message order. Empty for a query (QR = 0).
+// on the wire, once each, in message order. Only answer records count, and
+// only in a message Avahi would accept as a response (QR = 1, OPCODE 0,
+// RCODE 0, no questions, no authority records): a goodbye inside anything
+// else changes nothing in Avahi, and must change nothing here.
 std::vector<std::string> Goodbyes(const Message& m, const std::vector<std::string>& service);
 
 }  // namespace groupcache::discovery::mdns_internal
