@@ -272,52 +272,52 @@ def test_the_api_server_gone_for_30s_changes_nothing_and_is_caught_up(c):
           % (reads, (time.monotonic() - t0) * 1e3))
 
 
-def test_a_watch_answered_with_an_error_event_keeps_backing_off(c):
-    # The API server answers every watch with 200 and one ERROR event (a 500):
-    # the node must back off (250 ms doubling to the 1 s cap), not resume
-    # every 125-250 ms because the stream had a first line.
+def requests_while_every_watch_fails(c, event, stat, started):
+    """One node; then every watch is answered with 200 and one ERROR event
+    `event` (a dict: code, reason). Returns how many `stat` requests
+    ("watch_requests", "list_requests") the fake counted in 4 s, once
+    started(c) says the failures have begun; then lets the watch work again
+    and checks that the node catches up within the backoff cap."""
     c.pod("pod-a", IPS["pod-a"])
     c.start_node("pod-a", IPS["pod-a"])
     wait_for("1 peer", lambda: c.rings_are([IPS["pod-a"]]), 5)
-    c.ctl("/control/inject", {"kind": "error-event", "code": 500, "count": 1000})
+    c.ctl("/control/inject", dict(event, kind="error-event", count=100000))
     c.ctl("/control/drop-connections")  # the running watch ends; the next one fails
-    wait_for("the first ERROR event", lambda: (c.metric(
-        "pod-a", 'groupcache_discovery_api_errors_total{code="500"}') or 0) >= 1, 5)
-    before = c.ctl("/control/stats", method="GET")["watch_requests"]
+    wait_for("the failures to begin", lambda: started(c), 5)
+    before = c.ctl("/control/stats", method="GET")[stat]
     time.sleep(4)
-    watches = c.ctl("/control/stats", method="GET")["watch_requests"] - before
-    # Backing off: about 6 in 4 s (0.125-0.25, 0.25-0.5, then 0.5-1 s apart;
-    # at most 10 with the shortest jitter); reset every time, 16-32.
-    assert watches <= 12, "%d watches in 4 s: the backoff was reset by an ERROR event" % watches
-    assert watches >= 2, "%d watches in 4 s: the node stopped watching" % watches
-    # Once the watch works again the node catches up within the backoff cap.
+    count = c.ctl("/control/stats", method="GET")[stat] - before
     c.ctl("/control/inject", method="DELETE")
     c.pod("pod-b", IPS["pod-b"])
     c.start_node("pod-b", IPS["pod-b"])
     wait_for("caught up", lambda: c.rings_are([IPS["pod-a"], IPS["pod-b"]]), 1.0 + 2.0)
+    return count
+
+
+def test_a_watch_answered_with_an_error_event_keeps_backing_off(c):
+    # Every watch says ERROR 500 at once: the node must back off (250 ms
+    # doubling to the 1 s cap), not resume every 125-250 ms because the
+    # stream had a first line.
+    watches = requests_while_every_watch_fails(
+        c, {"code": 500}, "watch_requests",
+        lambda c: (c.metric("pod-a", 'groupcache_discovery_api_errors_total{code="500"}')
+                   or 0) >= 1)
+    # Backing off: about 6 in 4 s (0.125-0.25, 0.25-0.5, then 0.5-1 s apart;
+    # at most 10 with the shortest jitter); reset every time, 16-32.
+    assert watches <= 12, "%d watches in 4 s: the backoff was reset by an ERROR event" % watches
+    assert watches >= 2, "%d watches in 4 s: the node stopped watching" % watches
     print("  %d watches in 4 s while every watch was an ERROR event" % watches)
 
 
 def test_a_watch_that_only_ever_says_410_does_not_relist_in_a_loop(c):
     # A proxy or an API server with a stale cache: every watch, even right
-    # after a fresh list, is answered with ERROR 410. The node must back
-    # off between list-and-watch rounds, not list as fast as it can.
-    c.pod("pod-a", IPS["pod-a"])
-    c.start_node("pod-a", IPS["pod-a"])
-    wait_for("1 peer", lambda: c.rings_are([IPS["pod-a"]]), 5)
-    c.ctl("/control/inject", {"kind": "error-event", "code": 410, "reason": "Expired",
-                              "count": 100000})
-    c.ctl("/control/drop-connections")
-    time.sleep(0.5)
-    before = c.ctl("/control/stats", method="GET")["list_requests"]
-    time.sleep(4)
-    lists = c.ctl("/control/stats", method="GET")["list_requests"] - before
+    # after a fresh list, says ERROR 410. The node must back off between
+    # list-and-watch rounds, not list as fast as it can.
+    lists = requests_while_every_watch_fails(
+        c, {"code": 410, "reason": "Expired"}, "list_requests",
+        lambda c: "too old" in c.log("pod-a"))
     assert lists <= 12, "%d lists in 4 s: a 410 after every fresh list is a tight loop" % lists
     assert lists >= 2, "%d lists in 4 s: the node stopped trying" % lists
-    c.ctl("/control/inject", method="DELETE")
-    c.pod("pod-b", IPS["pod-b"])
-    c.start_node("pod-b", IPS["pod-b"])
-    wait_for("caught up", lambda: c.rings_are([IPS["pod-a"], IPS["pod-b"]]), 1.0 + 2.0)
     print("  %d lists in 4 s while every watch said 410" % lists)
 
 

@@ -210,6 +210,16 @@ class Cluster:
         return proc, LineReader(proc.popen.stdout)
 
 
+def publish_zeroconf(c, short, host, name, port, *extra):
+    """Starts a zeroconf_peer.py instance NAME on PORT in a new namespace and
+    waits until it says it is published; returns (Proc, its reader, the
+    "published" line, its URL)."""
+    proc, out = c.zeroconf(short, host, "publish", "--name", name, "--port", str(port),
+                           "--address", "{addr}", *extra)
+    published = expect_event(out, proc, "published", 10)
+    return proc, out, published, "http://%s:%d" % (proc.ns.addr, port)
+
+
 def expect_event(reader, proc, event, timeout):
     end = time.monotonic() + timeout
     while True:
@@ -316,13 +326,10 @@ def test_06_interop_with_python_zeroconf(c):
     ours = [c.url(n) for n in ("n1", "n2", "n3")]
     # (a) A zeroconf instance joins our rings.
     zport = 9000 + random.randint(0, 999)
-    zc, out = c.zeroconf("z1", 101, "publish", "--name", "zc-peer", "--port", str(zport),
-                         "--address", "{addr}", "--ttl", "10")
-    published = expect_event(out, zc, "published", 10)
+    zc, out, published, zurl = publish_zeroconf(c, "z1", 101, "zc-peer", zport, "--ttl", "10")
     t_pub = time.monotonic()
     print("  zeroconf published %s (%s after its start)" % (published["name"],
                                                             ms(t_pub - zc.started)))
-    zurl = "http://%s:%d" % (zc.ns.addr, zport)
     took = c.wait_rings("the zeroconf instance in every ring", ours + [zurl], timeout=5.0,
                         since=zc.started)
     print("  %s in every ring %s after zeroconf started (%s after it said published)" % (
@@ -363,13 +370,8 @@ def test_06b_an_instance_resolved_to_loopback_is_not_a_peer(c):
     # A broken (or hostile) responder: its A record says 127.0.0.1, which in
     # every ring would be each node itself. A sane one next to it joins.
     port = 9000 + random.randint(0, 999)
-    bad, bad_out = c.zeroconf("z3", 103, "publish", "--name", "zc-loopback", "--port", str(port),
-                              "--address", "{addr}", "--record-address", "127.0.0.1")
-    good, good_out = c.zeroconf("z4", 104, "publish", "--name", "zc-sane", "--port", str(port),
-                                "--address", "{addr}")
-    expect_event(bad_out, bad, "published", 10)
-    expect_event(good_out, good, "published", 10)
-    sane = "http://%s:%d" % (good.ns.addr, port)
+    publish_zeroconf(c, "z3", 103, "zc-loopback", port, "--record-address", "127.0.0.1")
+    good, _, _, sane = publish_zeroconf(c, "z4", 104, "zc-sane", port)
     c.wait_rings("the sane zeroconf instance in every ring", ours + [sane], timeout=5.0,
                  since=good.started)
     time.sleep(1.0)  # the loopback one was resolved by now too
