@@ -57,7 +57,7 @@ void EventDispatcher::Stop() {
 
 bool EventDispatcher::OnDispatcherThread() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return started_ && std::this_thread::get_id() == thread_id_;
+  return std::this_thread::get_id() == thread_id_;  // no thread's id before Start, after Stop
 }
 
 void EventDispatcher::Run() {

@@ -859,8 +859,9 @@ class HttpPeerClient final : public PeerClient,
   // (cancelling Asio's resolver only drops its answer once it comes), so
   // the call waits on a timer instead, which the lookup's answer, the
   // deadline or an Interrupt ends. A lookup that outlives its caller runs
-  // on in the background and its answer is dropped; only destroying the
-  // client waits for it (Asio joins its resolver thread).
+  // on in the background and its answer is dropped; stopping the client
+  // still waits for it (it is pending work on the io_context, and Asio
+  // joins its resolver thread).
   asio::awaitable<void> Resolve(Call& call, Clock::time_point deadline,
                                 tcp::resolver::results_type* out, beast::error_code& ec) {
     struct Lookup {

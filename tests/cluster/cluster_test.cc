@@ -255,6 +255,14 @@ TEST_F(ClusterTest, BadInputGetsItsStatusAndLeavesTheCacheAlone) {
                      "PUT /_groupcache/g/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n"
                      "Connection: close\r\n\r\nabc");
   EXPECT_EQ(big.status, 413);
+  // What a raw socket receives until the server's FIN (or its timeout).
+  auto read_to_end = [](int fd) {
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+      out.append(buf, static_cast<size_t>(n));
+    return out;
+  };
   // A client that writes its whole body before it reads (as many do) gets
   // to read that 413: the server drops what it sends before closing,
   // rather than resetting the connection under its writes.
@@ -281,10 +289,7 @@ TEST_F(ClusterTest, BadInputGetsItsStatusAndLeavesTheCacheAlone) {
         << "the server reset the connection under the body: "
         << std::error_code(send_errno, std::generic_category()).message();
     shutdown(fd, SHUT_WR);
-    std::string answer;
-    char buf[4096];
-    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
-      answer.append(buf, static_cast<size_t>(n));
+    std::string answer = read_to_end(fd);
     close(fd);
     EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 413") << answer;
   }
@@ -302,11 +307,7 @@ TEST_F(ClusterTest, BadInputGetsItsStatusAndLeavesTheCacheAlone) {
         "GET /_groupcache/g/ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(request.size()));
-    std::string answer;
-    char buf[4096];
-    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
-      answer.append(buf, static_cast<size_t>(n));
-    }
+    std::string answer = read_to_end(fd);
     EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 200") << answer;
     const auto answered = std::chrono::steady_clock::now();
     auto open_for = std::chrono::steady_clock::duration::zero();

@@ -1006,16 +1006,14 @@ class MdnsProvider::Impl {
       }
     }
     if (event == AVAHI_RESOLVER_FOUND && a != nullptr && port != 0 && !own) {
+      std::array<char, AVAHI_ADDRESS_STR_MAX> text{};
+      avahi_address_snprint(text.data(), text.size(), a);
       if (IsLinkLocalV6(*a)) {
         logger_->Debug(std::string(kLog) + "skipping a link-local address", {{"instance", name}});
       } else if (IsNoPeerAddress(*a)) {
-        std::array<char, AVAHI_ADDRESS_STR_MAX> text{};
-        avahi_address_snprint(text.data(), text.size(), a);
         logger_->Warn(std::string(kLog) + "skipping an instance resolved to an address no peer has",
                       {{"instance", name}, {"address", text.data()}});
       } else {
-        std::array<char, AVAHI_ADDRESS_STR_MAX> text{};
-        avahi_address_snprint(text.data(), text.size(), a);
         Node node{name, text.data(), port};
         if (!(settings_.self && node.Address() == settings_.self->Address())) r.found = node;
       }
