@@ -153,8 +153,14 @@ bool Cache::Visit(std::string_view k, F&& visit) {
         which = CacheType::kHot;
         v = PeekHot(s, *slot, key);
       }
+      // Left on the way out even if `visit` throws (a sink's copy may
+      // throw bad_alloc): a reader left inside would make the next writer
+      // of this shard wait forever.
+      struct Leaving {
+        ReaderGate::Slot* slot;
+        ~Leaving() { ReaderGate::Leave(slot); }
+      } leaving{slot};
       if (v != nullptr) visit(*v, which);
-      ReaderGate::Leave(slot);
       return v != nullptr;
     }
   }

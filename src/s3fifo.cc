@@ -157,8 +157,14 @@ bool S3Fifo::RemoveOldest(bool* expired) {
   // empties the small queue's share, so this ends within ~4 x items passes.
   for (;;) {
     if (small_.items == 0 && main_.items == 0) return false;
+    // The small queue's last entry is spared while main has any. Alone
+    // there, it is most likely the entry just added (the cache evicts right
+    // after an insert), which a large value leaves over the queue's share
+    // by itself: evicting it would break "any value that fits the budget is
+    // cached" (group.h), and load the key twice.
     const bool from_small =
-        small_.items > 0 && (main_.items == 0 || small_.bytes * 10 > small_.bytes + main_.bytes);
+        small_.items > 0 &&
+        (main_.items == 0 || (small_.items > 1 && small_.bytes * 10 > small_.bytes + main_.bytes));
     Queue& q = from_small ? small_ : main_;
     // A queue with live entries has one at its oldest end once the
     // tombstones ahead of it are gone.
