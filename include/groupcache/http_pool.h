@@ -26,8 +26,10 @@
 // %XX escapes only, as Go's does, so '+' stays '+'. Status codes: 200
 // value, 400 malformed request or a key the getter refused
 // (InvalidArgument), 404 unknown group or key not found, 405 other methods,
-// 413 body too large, 414 key too long, 431 header too large, 503 getter
-// failed or the server is overloaded (workers, body budget).
+// 413 body too large, 414 key too long, 431 header (or a chunked body's
+// framing) too large, 501 a Transfer-Encoding other than a final chunked
+// (RFC 9112 6.3; the connection is closed), 503 getter failed or the server
+// is overloaded (workers, body budget).
 //
 // TLS: with `server_tls.cert_file` set the server speaks only TLS (1.2 or
 // later) and `self` is an https:// URL; optionally it requires client

@@ -432,6 +432,8 @@ class HttpPool::Impl {
   // and drop what comes until the client closes, for at most kLingerTime
   // and kLingerBytes (RFC 9112 9.6, "lingering close"). A client that
   // already closed costs one read.
+  // What one read asks for; also the read buffer's room beyond a header.
+  static constexpr size_t kReadChunk = 65536;
   static constexpr std::chrono::seconds kLingerTime{1};
   static constexpr size_t kLingerBytes = size_t{4} << 20;
   asio::awaitable<void> Linger(tcp::socket& socket, Watchdog& watchdog) {
@@ -487,7 +489,12 @@ class HttpPool::Impl {
   template <class Stream>
   asio::awaitable<bool> Session(Stream& stream, Watchdog& watchdog,
                                 internal::ConnectionTable::Entry& entry) {
-    beast::flat_buffer buffer;
+    // Bounded: a body goes into its message as it comes, so the buffer
+    // only ever holds a header, chunk framing or pipelined requests. Beast
+    // puts no limit of its own on a chunk extension or a trailer, which a
+    // client could otherwise send until request_timeout, growing this
+    // buffer by all of it.
+    beast::flat_buffer buffer(options_.max_header_bytes + kReadChunk);
     std::string head;  // reused: a response head allocates nothing
     for (bool answered = false;; answered = true) {
       beast::error_code ec;
@@ -498,7 +505,7 @@ class HttpPool::Impl {
         watchdog.SetIdle(true);
         watchdog.ExpireAfter(options_.idle_timeout);
         auto read = [&stream, &buffer](auto handler) {
-          stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)),
+          stream.async_read_some(buffer.prepare(beast::read_size(buffer, kReadChunk)),
                                  std::move(handler));
         };
         // Asio reads speculatively: a read started right after an answer
@@ -704,6 +711,17 @@ class HttpPool::Impl {
       reply = PeerHandler::Error(400, "bad request");
       co_return LongRead::kReply;
     }
+    // Beast frames a request whose Transfer-Encoding does not end in
+    // chunked by its Content-Length, or as bodiless: a front end that
+    // framed it otherwise would see the bytes after it as the body, and
+    // here they would be a second request (smuggling). RFC 9112 6.3 (Go
+    // answers 501 too).
+    if (parser.get().count(http::field::transfer_encoding) != 0 &&
+        (!parser.chunked() || parser.get().version() < 11)) {
+      reply = PeerHandler::Error(
+          501, "unsupported Transfer-Encoding: it must end in chunked, in version 1.1");
+      co_return LongRead::kReply;
+    }
     // A request without a body (every GET) is complete with its header.
     if (parser.is_done()) co_return LongRead::kRequest;
     // A body follows: it takes its share of the budget first (its declared
@@ -723,6 +741,11 @@ class HttpPool::Impl {
     watchdog.Disarm();
     if (ec == http::error::body_limit) {
       reply = body_over_limit();
+      co_return LongRead::kReply;
+    }
+    if (ec == http::error::buffer_overflow) {  // see the buffer's limit in Session
+      reply = PeerHandler::Error(
+          431, "chunk extension or trailer over " + std::to_string(buffer.max_size()) + " bytes");
       co_return LongRead::kReply;
     }
     if (ec) co_return LongRead::kFailed;  // a slow or vanished client: nothing to answer

@@ -5,10 +5,15 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -251,6 +256,91 @@ TEST(TransportFaultsTest, OversizedHeadersGet431AndTheServerGoesOn) {
   EXPECT_EQ(r.status, 431);
   auto ok = testing::HttpGet(port, "/_groupcache/g/" + node.KeyOwnedBy(node.self));
   EXPECT_EQ(ok.status, 200);
+}
+
+// The server's resident memory, from /proc.
+int64_t RssBytes() {
+  long pages = 0;
+  long resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return int64_t{resident} * sysconf(_SC_PAGESIZE);
+}
+
+// Chunk framing that Beast does not bound itself (a chunk extension, a
+// trailer field) is bounded by the connection's read buffer: refused with
+// 431 as the buffer fills, not kept in memory until request_timeout.
+TEST(TransportFaultsTest, AnEndlessChunkExtensionOrTrailerIsRefusedNotBuffered) {
+  Node node("http://127.0.0.1:1");
+  for (const std::string start : {"1;a=", "0\r\nX-Trailer: "}) {
+    SCOPED_TRACE(start);
+    int fd = testing::ConnectLoopback(node.pool->port());
+    ASSERT_GE(fd, 0);
+    timeval two_seconds{2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &two_seconds, sizeof two_seconds);
+    const std::string head =
+        "PUT /_groupcache/g/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + start;
+    ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+    const int64_t rss_before = RssBytes();
+    const std::string filler(size_t{1} << 20, 'a');
+    std::string answer;
+    size_t sent = 0;
+    // Up to 64 MiB, reading the answer as it comes (once the server closes,
+    // a reset could take unread bytes with it).
+    char buf[4096];
+    while (sent < (size_t{64} << 20) && answer.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = send(fd, filler.data(), filler.size(), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+      for (ssize_t r; (r = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0;) {
+        answer.append(buf, static_cast<size_t>(r));
+      }
+    }
+    for (auto end = std::chrono::steady_clock::now() + 3s;
+         answer.find("\r\n\r\n") == std::string::npos && std::chrono::steady_clock::now() < end;) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      ssize_t r = recv(fd, buf, sizeof buf, 0);
+      if (r <= 0) break;
+      answer.append(buf, static_cast<size_t>(r));
+    }
+    close(fd);
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 431")
+        << answer.substr(0, 200) << " after " << sent << " bytes";
+    EXPECT_LT(RssBytes() - rss_before, int64_t{32} << 20) << "after " << sent << " bytes";
+  }
+  auto ok = testing::HttpGet(node.pool->port(), "/_groupcache/g/" + node.KeyOwnedBy(node.self));
+  EXPECT_EQ(ok.status, 200);
+}
+
+// A Transfer-Encoding the server would not frame by (anything but a final
+// chunked, or any over HTTP/1.0) is refused, and the connection closed: the
+// bytes after the head are never read as a second request.
+TEST(TransportFaultsTest, ATransferEncodingOtherThanChunkedIsRefusedAndNothingElseRuns) {
+  Node node("http://127.0.0.1:1");
+  const int port = node.pool->port();
+  const std::string key = node.KeyOwnedBy(node.self);
+  ASSERT_EQ(testing::HttpGet(port, "/_groupcache/g/" + key).status, 200);
+  ASSERT_EQ(node.loads, 1);
+  const std::string smuggled = "DELETE /_groupcache/g/" + key + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (const std::string framing :
+       {"HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        "HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"}) {
+    SCOPED_TRACE(framing);
+    std::string request = "GET /_groupcache/nosuch/a " + framing;
+    request += smuggled;
+    auto r = testing::RawHttp(port, request, 3s);
+    EXPECT_EQ(r.status, 501);
+    EXPECT_NE(r.headers.find("Connection: close"), std::string::npos) << r.headers;
+    EXPECT_EQ(r.body.find("HTTP/1."), std::string::npos) << "a second answer: " << r.body;
+  }
+  // The key was never removed: still cached, not loaded again.
+  EXPECT_EQ(testing::HttpGet(port, "/_groupcache/g/" + key).status, 200);
+  EXPECT_EQ(node.loads, 1);
 }
 
 }  // namespace
