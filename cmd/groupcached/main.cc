@@ -529,7 +529,9 @@ int main(int argc, char** argv) {
       }
     }
     if (node_options.port == 0) return Fail("GROUP_PORT (--group-port) is not set");
-    auto filled = groupcache::NodeOptionsFromEnv(node_options);
+    // The flags hold NODE_NAME, NODE_IP and GROUP_PORT already, below
+    // the command line (CLI11's envname): only the defaults are missing.
+    auto filled = groupcache::NodeOptionsWithDefaults(node_options);
     if (!filled.ok()) return Fail(filled.status().message());
     node_options = *filled;
     node_options.pool = options;

@@ -72,6 +72,11 @@ struct NodeOptions {
 // not a port number, ...).
 Result<NodeOptions> NodeOptionsFromEnv(NodeOptions base = {});
 
+// The defaults alone, for a caller that read the variables itself (the
+// daemon, whose flags win over them): host from the host name if empty,
+// name from host. Errors: InvalidArgument if port is 0 or no host is known.
+Result<NodeOptions> NodeOptionsWithDefaults(NodeOptions base);
+
 class Node {
  public:
   // Errors: InvalidArgument (bad options, naming the setting), the server's

@@ -48,6 +48,10 @@ Result<NodeOptions> NodeOptionsFromEnv(NodeOptions base) {
     }
     base.port = static_cast<int>(value);
   }
+  return NodeOptionsWithDefaults(std::move(base));
+}
+
+Result<NodeOptions> NodeOptionsWithDefaults(NodeOptions base) {
   if (base.port == 0) return InvalidArgumentError("GROUP_PORT is not set");
   if (base.host.empty()) {
     char host[HOST_NAME_MAX + 1] = {};

@@ -274,6 +274,40 @@ TEST(DiscoveryStaticTest, StaticListFormsTheRing) {
   for (auto& n : nodes) EXPECT_EQ(PeersOf(n.port), want);
 }
 
+// NODE_IP, NODE_NAME and GROUP_PORT are set in every pod; a flag given on
+// the command line wins over them, as every flag wins over its variable.
+TEST(DiscoveryStaticTest, FlagsWinOverTheNodeEnvironment) {
+  std::vector<ClusterNode> nodes = PlanNodes(2);  // the second port only for GROUP_PORT
+  ClusterNode& n = nodes[0];
+  const std::string self = "127.0.0.1:" + std::to_string(n.port);
+  n.process = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"/usr/bin/env",
+                               "NODE_IP=127.0.0.2",
+                               "NODE_NAME=from-env",
+                               "GROUP_PORT=" + std::to_string(nodes[1].port),
+                               GROUPCACHE_GROUPCACHED,
+                               "--discovery",
+                               "static",
+                               "--node-ip",
+                               "127.0.0.1",
+                               "--node-name",
+                               "from-flag",
+                               "--group-port",
+                               std::to_string(n.port),
+                               "--peers",
+                               self,
+                               "--group",
+                               "g",
+                               "--loader",
+                               "synthetic:8",
+                               "--log-level",
+                               "info"},
+      ::testing::TempDir() + "fnode-" + std::to_string(n.port) + ".log");
+  ASSERT_TRUE(n.process->WaitForPort(n.port)) << n.process->Log();
+  EXPECT_EQ(PeersOf(n.port), std::set<std::string>{"http://" + self}) << n.process->Log();
+  EXPECT_NE(n.process->Log().find("name=from-flag"), std::string::npos) << n.process->Log();
+}
+
 // A bad setting is an error message and a non-zero exit, promptly.
 struct BadConfig {
   const char* name;
