@@ -1,6 +1,8 @@
 #include "groupcache/context.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -85,7 +87,11 @@ Context Context::WithDeadline(Clock::time_point deadline) const {
 }
 
 Context Context::WithTimeout(Clock::duration timeout) const {
-  return WithDeadline(Clock::now() + timeout);
+  // A century at most: now + a larger timeout could wrap the clock's 64-bit
+  // nanoseconds into the past (an "expired" deadline), and code adds its
+  // margins to a deadline too.
+  constexpr Clock::duration kLongest = std::chrono::hours(24 * 365 * 100);
+  return WithDeadline(Clock::now() + std::clamp(timeout, -kLongest, kLongest));
 }
 
 bool Context::Done() const {

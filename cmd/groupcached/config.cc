@@ -2,9 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <system_error>
 #include <utility>
 
 #include "flags.h"
@@ -572,6 +574,11 @@ Result<Config> ParseConfig(std::string_view text, std::string_view file) {
 }
 
 Result<Config> ReadConfig(const std::string& path) {
+  // A directory opens, and reads as an empty file: a mounted ConfigMap
+  // given instead of the file in it would drop every setting silently.
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
+    return InvalidArgumentError(path + ": is a directory, not a config file");
+  }
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   if (!in || !(text << in.rdbuf())) {

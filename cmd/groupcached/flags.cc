@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "groupcache/discovery/config.h"
+#include "groupcache/duration.h"
 
 namespace groupcache::daemon {
 namespace {
@@ -118,8 +119,13 @@ Result<int64_t> ParseInteger(std::string_view flag, std::string_view text, int64
 Result<milliseconds> ParseMilliseconds(std::string_view flag, std::string_view text,
                                        milliseconds min) {
   Result<discovery::Duration> d = discovery::ParseDuration(text);
-  if (!d.ok() || *d < min) {
-    return Bad(flag, text, "a duration of at least " + Text(min) + " (e.g. 500ms, 2s, 1m)");
+  // At most kMaxTtl, as a TTL: a time point that far ahead still fits the
+  // clocks' 64-bit nanoseconds (Go's syntax allows 2562047h, which would
+  // wrap a deadline or an expiry into the past).
+  if (!d.ok() || *d < min || *d > kMaxTtl) {
+    return Bad(
+        flag, text,
+        "a duration of at least " + Text(min) + " and at most 100 years (e.g. 500ms, 2s, 1m)");
   }
   return std::chrono::duration_cast<milliseconds>(*d);
 }

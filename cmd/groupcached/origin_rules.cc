@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdint>
 #include <ctime>
+
+#include "groupcache/duration.h"
 
 namespace groupcache::daemon {
 namespace {
@@ -185,7 +188,13 @@ std::optional<Time> ParseHttpDate(std::string_view text) {
   for (const char* format : kFormats) {
     std::tm tm{};
     const char* end = strptime(s.c_str(), format, &tm);
-    if (end != nullptr && *end == '\0') return WallClock::from_time_t(timegm(&tm));
+    if (end != nullptr && *end == '\0') {
+      // Years up to 9999 parse; beyond 2262 the clock's nanoseconds would
+      // wrap. Such a date is "far ahead" (or behind): half the range.
+      constexpr std::time_t kFar =
+          std::chrono::duration_cast<std::chrono::seconds>(WallClock::duration::max()).count() / 2;
+      return WallClock::from_time_t(std::clamp<std::time_t>(timegm(&tm), -kFar, kFar));
+    }
   }
   return std::nullopt;
 }
@@ -194,8 +203,9 @@ Time OriginExpiry(const OriginCacheHeaders& headers, Time now,
                   std::chrono::milliseconds default_ttl) {
   using std::chrono::seconds;
   // Never before `now`: an expiry in the past (or at the epoch, which is
-  // kNoExpiry) must still read as "already expired".
-  auto at_least_now = [now](Time t) { return std::max(t, now); };
+  // kNoExpiry) must still read as "already expired". Never past kMaxTtl
+  // (as a Set's TTL): a far date must not wrap the clock.
+  auto at_least_now = [now](Time t) { return std::clamp(t, now, now + kMaxTtl); };
   Directives d = ParseCacheControl(headers.cache_control);
   if (d.uncacheable) return now;
   if (std::optional<int64_t> lifetime = d.s_maxage ? d.s_maxage : d.max_age) {
@@ -208,7 +218,9 @@ Time OriginExpiry(const OriginCacheHeaders& headers, Time now,
     std::optional<Time> date = ParseHttpDate(headers.date);
     return at_least_now(date ? now + (*expires - *date) : *expires);
   }
-  if (default_ttl > std::chrono::milliseconds::zero()) return now + default_ttl;
+  if (default_ttl > std::chrono::milliseconds::zero()) {
+    return now + std::min<WallClock::duration>(default_ttl, kMaxTtl);
+  }
   return kNoExpiry;
 }
 

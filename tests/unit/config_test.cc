@@ -151,8 +151,8 @@ TEST(ConfigTest, EachErrorNamesLineAndKey) {
       {"limits:\n  max_connections: 0\n",
        "f.yaml:2: limits.max_connections: want an integer from 1 to 2147483647, not '0'"},
       {"limits:\n  idle_timeout: soon\n",
-       "f.yaml:2: limits.idle_timeout: want a duration of at least 1ms (e.g. 500ms, 2s, 1m), "
-       "not 'soon'"},
+       "f.yaml:2: limits.idle_timeout: want a duration of at least 1ms and at most 100 years "
+       "(e.g. 500ms, 2s, 1m), not 'soon'"},
       {"limits:\n  max_body_bytes: 0\n",
        "f.yaml:2: limits.max_body_bytes: want an integer from 1 to 9223372036854775807, not "
        "'0'"},
@@ -168,8 +168,8 @@ TEST(ConfigTest, EachErrorNamesLineAndKey) {
       {"groups:\n  - name: a\n    loader: synthetic:1\n  - name: a\n    loader: synthetic:2\n",
        "f.yaml:4: groups[1].name: \"a\" is the name of the group at line 2 too"},
       {"groups:\n  - name: a\n    loader: synthetic:1\n    origin_timeout: 0s\n",
-       "f.yaml:4: groups[0].origin_timeout: want a duration of at least 1ms (e.g. 500ms, 2s, "
-       "1m), not '0s'"},
+       "f.yaml:4: groups[0].origin_timeout: want a duration of at least 1ms and at most 100 "
+       "years (e.g. 500ms, 2s, 1m), not '0s'"},
       {"groups: []\n",
        "f.yaml:1: groups: want a list of at least one group (name, loader, ...), got a list"},
       {"groups:\n  - just-a-name\n",
@@ -388,6 +388,27 @@ TEST(ConfigTest, TheExampleFileIsValid) {
     LoadCounter counter(0);
     auto getter = MakeLoader(plan.loader, plan.loader_options, &counter);
     EXPECT_TRUE(getter.ok()) << plan.where << ": " << getter.status().message();
+  }
+}
+
+// A directory (a mounted ConfigMap given instead of the file in it) reads
+// as empty: refused, not taken as a file that sets nothing.
+TEST(ConfigTest, ADirectoryIsAnError) {
+  Result<Config> config = ReadConfig(::testing::TempDir());
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("is a directory"), std::string::npos)
+      << config.status().message();
+}
+
+// Go's duration syntax reaches 2562047h; a deadline or expiry that far
+// ahead wraps the clock, so a duration flag stops at 100 years.
+TEST(ConfigTest, DurationFlagsStopAtAHundredYears) {
+  for (const char* flag : {"--request-timeout", "--origin-default-ttl", "--shutdown-timeout"}) {
+    SCOPED_TRACE(flag);
+    EXPECT_TRUE(LimitFlags::Check(flag, "876000h").ok());
+    Status s = LimitFlags::Check(flag, "2562047h");
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("at most 100 years"), std::string::npos) << s.message();
   }
 }
 

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "groupcache/duration.h"
+
 namespace groupcache::daemon {
 namespace {
 
@@ -116,6 +118,19 @@ TEST_F(OriginExpiryTest, ExpiresRelativeToDate) {
 TEST_F(OriginExpiryTest, DefaultTtlOrNoExpiry) {
   EXPECT_EQ(Expiry("public"), kNoExpiry);
   EXPECT_EQ(Expiry("", "", "", "", std::chrono::seconds(5)), now_ + seconds(5));
+}
+
+// A date past 2262 does not fit the clock's nanoseconds: it is far ahead,
+// not wrapped into the past (which cached nothing at all).
+TEST_F(OriginExpiryTest, AFarExpiryIsCappedAtAHundredYears) {
+  EXPECT_EQ(Expiry("", "Fri, 31 Dec 9999 23:59:59 GMT"), now_ + kMaxTtl);
+  EXPECT_EQ(Expiry("", "Fri, 31 Dec 9999 23:59:59 GMT", "Thu, 01 Jan 1970 00:00:00 GMT"),
+            now_ + kMaxTtl);
+  EXPECT_EQ(Expiry("", "Fri, 01 Jan 2100 00:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            now_ + kMaxTtl);
+  EXPECT_EQ(Expiry("", "", "", "", std::chrono::hours(2400000)), now_ + kMaxTtl);
+  EXPECT_EQ(Expiry("max-age=2147483648"), now_ + seconds(int64_t{1} << 31));
+  EXPECT_GT(*ParseHttpDate("Fri, 31 Dec 9999 23:59:59 GMT"), WallClock::from_time_t(4102444800));
 }
 
 TEST(HttpDateTest, ParsesTheThreeForms) {

@@ -72,6 +72,19 @@ TEST(ContextTest, DeadlinePasses) {
   EXPECT_FALSE(later.Done());
 }
 
+// A timeout too long for the clock (now + it would wrap into the past)
+// is a very late deadline, not one already passed.
+TEST(ContextTest, AHugeTimeoutIsAFarDeadline) {
+  for (Clock::duration huge :
+       {Clock::duration::max(), Clock::duration(std::chrono::hours(2562047))}) {
+    Context ctx = Context::Background().WithTimeout(huge);
+    EXPECT_FALSE(ctx.Done());
+    ASSERT_TRUE(ctx.deadline().has_value());
+    EXPECT_GT(*ctx.deadline(), Clock::now() + std::chrono::hours(24 * 365 * 99));
+  }
+  EXPECT_TRUE(Context::Background().WithTimeout(Clock::duration::min()).Done());
+}
+
 TEST(ContextTest, ChildKeepsEarlierDeadline) {
   auto soon = Clock::now() + 1s;
   Context parent = Context::Background().WithDeadline(soon);
