@@ -185,6 +185,11 @@ CacheStats Cache::Stats(CacheType which) const {
     out.evictions += c.evictions;
     out.evictions_nonexpired += c.evictions_nonexpired;
   }
+  // Read while lookups go on, the sums can count one a moment early (see
+  // reported_counter.h).
+  const size_t t = which == CacheType::kMain ? 0 : 1;
+  out.gets = reported_gets_[t].Report(out.gets);
+  out.hits = reported_hits_[t].Report(out.hits);
   return out;
 }
 

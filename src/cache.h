@@ -36,6 +36,7 @@
 #ifndef GROUPCACHE_SRC_CACHE_H_
 #define GROUPCACHE_SRC_CACHE_H_
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -50,6 +51,7 @@
 #include "key_hash.h"
 #include "mutex.h"
 #include "reader_gate.h"
+#include "reported_counter.h"
 #include "s3fifo.h"
 
 namespace groupcache::internal {
@@ -138,6 +140,9 @@ class Cache {
   // (never by a hit). Off the shards' lines.
   alignas(64) std::atomic<int64_t> total_bytes_{0};
   std::atomic<size_t> evict_cursor_{0};
+  // gets and hits as Stats last reported them, main then hot: never less.
+  std::array<ReportedCounter, 2> reported_gets_;
+  std::array<ReportedCounter, 2> reported_hits_;
 };
 
 template <typename F>

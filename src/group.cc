@@ -13,6 +13,7 @@
 #include "cache.h"
 #include "log_limiter.h"
 #include "picker_slot.h"
+#include "reported_counter.h"
 #include "single_flight.h"
 
 namespace groupcache {
@@ -42,6 +43,7 @@ class GroupCounters {
   // otherwise log once per key.
   LogLimiter disagreement_log{std::chrono::seconds(10)};
   std::atomic<int64_t> max_peer_latency_ms{0};
+  ReportedCounter reported_gets;  // see Group::Stats
   Histogram peer_fetch;
   Histogram local_load;
   std::array<Histogram, Group::kSources> client_get;
@@ -467,8 +469,11 @@ GroupStats Group::Stats() const {
   GroupStats s;
   CacheStats main = cache_->Stats(CacheType::kMain);
   CacheStats hot = cache_->Stats(CacheType::kHot);
-  // Every lookup consults main first, so main.gets counts them all.
-  s.gets = main.gets - load(c.extra_lookups);
+  // Every lookup consults main first, so main.gets counts them all. A
+  // look-again is counted before its lookup, and read here after main: the
+  // difference is never above the true count, and is reported never below
+  // the last one (reported_counter.h).
+  s.gets = c.reported_gets.Report(main.gets - load(c.extra_lookups));
   s.cache_hits = main.hits + hot.hits;
   s.peer_loads = load(c.peer_loads);
   s.peer_errors = load(c.peer_errors);

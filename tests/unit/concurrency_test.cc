@@ -630,6 +630,48 @@ TEST_F(GroupConcurrencyTest, AsyncAndBlockingGetsOfOneColdKeyCauseOneLoad) {
   EXPECT_EQ(s.loads_deduped, 1);
 }
 
+// Counters that Stats derives from others (gets, hits) never go down from
+// one snapshot to the next while lookups hit, miss and look again: a
+// decrease reads as a counter reset to Prometheus.
+TEST_F(GroupConcurrencyTest, StatsCountersNeverGoDownUnderTraffic) {
+  auto g = *registry_.NewGroup("g", 1 << 20, [](const Context&, std::string_view key, Sink& d) {
+    return d.SetString(std::string(key));
+  });
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {  // misses: each load's leader looks again
+    for (int i = 0; !stop; ++i) (void)g->Get({}, "fresh-" + std::to_string(i));
+  });
+  threads.emplace_back([&] {  // hits, and misses through the gate
+    for (int i = 0; !stop; ++i) (void)g->Get({}, i % 2 == 0 ? "warm" : "fresh-0");
+  });
+  std::string first_decrease;
+  int decreases = 0;
+  GroupStats last;
+  CacheStats last_main;
+  for (auto end = std::chrono::steady_clock::now() + 2s; std::chrono::steady_clock::now() < end;) {
+    const GroupStats s = g->Stats();
+    const CacheStats main = g->GetCacheStats(CacheType::kMain);
+    if (s.gets < last.gets || s.cache_hits < last.cache_hits || main.gets < last_main.gets ||
+        main.hits < last_main.hits) {
+      if (decreases++ == 0) {
+        first_decrease = "gets " + std::to_string(last.gets) + " -> " + std::to_string(s.gets) +
+                         ", cache_hits " + std::to_string(last.cache_hits) + " -> " +
+                         std::to_string(s.cache_hits) + ", main gets " +
+                         std::to_string(last_main.gets) + " -> " + std::to_string(main.gets) +
+                         ", main hits " + std::to_string(last_main.hits) + " -> " +
+                         std::to_string(main.hits);
+      }
+    }
+    last = s;
+    last_main = main;
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(decreases, 0) << "first: " << first_decrease;
+  EXPECT_GT(last.gets, 1000);
+}
+
 TEST_F(GroupConcurrencyTest, ConcurrentMixedTrafficStaysConsistent) {
   auto g = *registry_.NewGroup("g", 1024, [](const Context&, std::string_view key, Sink& d) {
     return d.SetString(std::string(key) + "!");
