@@ -4,6 +4,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <utility>
 
 #include "lru.h"
 #include "s3fifo.h"
@@ -103,6 +104,60 @@ int64_t Cache::EvictLocked(Shard& s, int64_t target, int64_t quota, const Evicti
   return freed;
 }
 
+CacheFill& CacheFill::operator=(CacheFill&& other) noexcept {
+  if (this != &other) {
+    End();
+    cache_ = std::exchange(other.cache_, nullptr);
+    hash_ = other.hash_;
+    writes_seen_ = other.writes_seen_;
+  }
+  return *this;
+}
+
+void CacheFill::End() {
+  if (cache_ == nullptr) return;
+  Cache::Shard& s = cache_->ShardFor(HashedKey{{}, hash_});
+  std::lock_guard lock(s.mu);
+  Cache::PendingFill* f = Cache::FindFill(s, hash_);
+  if (f != nullptr && --f->claims == 0) {
+    *f = s.fills.back();
+    s.fills.pop_back();
+  }
+  cache_ = nullptr;
+}
+
+CacheFill Cache::BeginFill(std::string_view k) {
+  CacheFill fill;
+  if (shard_budget_ <= 0) return fill;  // nothing is cached: nothing to guard
+  const HashedKey key = HashedKey::Of(k);
+  Shard& s = ShardFor(key);
+  std::lock_guard lock(s.mu);  // the fills only: readers need no closed gate
+  PendingFill* f = FindFill(s, key.hash);
+  if (f == nullptr) f = &s.fills.emplace_back(PendingFill{key.hash, 0, 0});
+  ++f->claims;
+  fill.cache_ = this;
+  fill.hash_ = key.hash;
+  fill.writes_seen_ = f->writes;
+  return fill;
+}
+
+Cache::PendingFill* Cache::FindFill(Shard& s, uint64_t hash) {
+  for (PendingFill& f : s.fills) {
+    if (f.hash == hash) return &f;
+  }
+  return nullptr;
+}
+
+bool Cache::AddLocked(Shard& s, CacheType which, const HashedKey& key, const ByteView& value) {
+  ClosedGate closed(GateOf(s));
+  EvictionStore& store = which == CacheType::kMain ? *s.main : *s.hot;
+  const int64_t before = s.main->bytes() + s.hot->bytes();
+  store.Add(key, value);
+  const int64_t added = s.main->bytes() + s.hot->bytes() - before;
+  const int64_t freed = EvictLocked(s, shard_budget_, std::numeric_limits<int64_t>::max(), &store);
+  return total_bytes_.fetch_add(added - freed, std::memory_order_relaxed) + added - freed > budget_;
+}
+
 void Cache::Add(CacheType which, std::string_view k, const ByteView& value) {
   if (shard_budget_ <= 0) return;
   const HashedKey key = HashedKey::Of(k);
@@ -114,15 +169,27 @@ void Cache::Add(CacheType which, std::string_view k, const ByteView& value) {
   bool over = false;
   {
     std::lock_guard lock(s.mu);
-    ClosedGate closed(GateOf(s));
-    EvictionStore& store = which == CacheType::kMain ? *s.main : *s.hot;
-    const int64_t before = s.main->bytes() + s.hot->bytes();
-    store.Add(key, value);
-    const int64_t added = s.main->bytes() + s.hot->bytes() - before;
-    const int64_t freed =
-        EvictLocked(s, shard_budget_, std::numeric_limits<int64_t>::max(), &store);
-    over =
-        total_bytes_.fetch_add(added - freed, std::memory_order_relaxed) + added - freed > budget_;
+    Written(s, key.hash);
+    over = AddLocked(s, which, key, value);
+  }
+  if (over) EvictElsewhere(static_cast<size_t>(&s - shards_.get()));
+}
+
+void Cache::AddLoaded(const CacheFill& fill, CacheType which, std::string_view k,
+                      const ByteView& value) {
+  if (shard_budget_ <= 0 || fill.cache_ == nullptr) return;
+  const HashedKey key = HashedKey::Of(k);
+  if (static_cast<int64_t>(k.size() + value.size()) > budget_) {
+    Remove(k);  // as Add
+    return;
+  }
+  Shard& s = ShardFor(key);
+  bool over = false;
+  {
+    std::lock_guard lock(s.mu);
+    const PendingFill* f = FindFill(s, key.hash);
+    if (f == nullptr || f->writes != fill.writes_seen_) return;  // written meanwhile
+    over = AddLocked(s, which, key, value);
   }
   if (over) EvictElsewhere(static_cast<size_t>(&s - shards_.get()));
 }
@@ -152,6 +219,7 @@ void Cache::Remove(std::string_view k) {
   const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   std::lock_guard lock(s.mu);
+  Written(s, key.hash);
   ClosedGate closed(GateOf(s));
   const int64_t before = s.main->bytes() + s.hot->bytes();
   s.main->Remove(key);

@@ -43,6 +43,8 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "eviction_store.h"
 #include "groupcache/byte_view.h"
@@ -55,6 +57,31 @@
 #include "s3fifo.h"
 
 namespace groupcache::internal {
+
+class Cache;
+
+// A load's claim on a key, from before it reads its source (the getter or
+// the owner) until it is done: its value is cached only if no write of the
+// key (an Add or a Remove) came in between. Otherwise a Remove or a Set
+// that finished while the load ran would be undone by the older value the
+// load had read. Move-only; the claim ends when it is destroyed. Empty
+// (and free) when caching is off.
+class CacheFill {
+ public:
+  CacheFill() = default;
+  CacheFill(CacheFill&& other) noexcept { *this = std::move(other); }
+  CacheFill& operator=(CacheFill&& other) noexcept;
+  CacheFill(const CacheFill&) = delete;
+  CacheFill& operator=(const CacheFill&) = delete;
+  ~CacheFill() { End(); }
+
+ private:
+  friend class Cache;
+  void End();
+  Cache* cache_ = nullptr;  // nullptr: no claim
+  uint64_t hash_ = 0;
+  uint64_t writes_seen_ = 0;
+};
 
 class Cache {
  public:
@@ -79,10 +106,19 @@ class Cache {
   template <typename F>
   bool Visit(std::string_view key, F&& visit);
 
-  // Inserts into `which` and evicts to respect the budget.
-  void Add(CacheType which, std::string_view key, const ByteView& value);
+  // A load's claim on a key (see CacheFill), taken before the load reads
+  // its source.
+  CacheFill BeginFill(std::string_view key);
 
-  // Removes the key from both caches.
+  // Inserts into `which` and evicts to respect the budget. A write: fills
+  // of the key under way will not cache their values.
+  void Add(CacheType which, std::string_view key, const ByteView& value);
+  // A load's value: as Add, unless the key was written since `fill` began
+  // (then nothing changes). `fill` must be of this key.
+  void AddLoaded(const CacheFill& fill, CacheType which, std::string_view key,
+                 const ByteView& value);
+
+  // Removes the key from both caches. A write, as Add.
   void Remove(std::string_view key);
 
   CacheStats Stats(CacheType which) const;
@@ -94,6 +130,14 @@ class Cache {
     int64_t hits = 0;
     int64_t evictions = 0;
     int64_t evictions_nonexpired = 0;
+  };
+  // The claims on one key of a shard (a key may have two: a fetch from its
+  // owner and a load here). Keyed by hash alone: a collision only keeps a
+  // value out of the cache.
+  struct PendingFill {
+    uint64_t hash = 0;
+    uint32_t claims = 0;
+    uint64_t writes = 0;  // writes of the key since the first claim
   };
   // alignas keeps two shards' mutexes off one cache line.
   struct alignas(64) Shard {
@@ -108,6 +152,8 @@ class Cache {
     // (S3-FIFO): the gate path reads through these. nullptr under LRU.
     const S3Fifo* main_reader = nullptr;
     const S3Fifo* hot_reader = nullptr;
+    // Loads under way in this shard: a few, so a vector, searched in turn.
+    std::vector<PendingFill> fills;
   };
 
   Shard& ShardFor(const HashedKey& key) {
@@ -128,9 +174,19 @@ class Cache {
   // the shard holds at most `target` bytes or `quota` bytes were freed.
   // Returns the bytes freed. REQUIRES: s.mu held.
   static int64_t EvictLocked(Shard& s, int64_t target, int64_t quota, const EvictionStore* spare);
+  friend class CacheFill;
   // Takes bytes from shards other than `skip` until the total is within
   // the budget again.
   void EvictElsewhere(size_t skip);
+  // The claims on `hash` in `s`, or nullptr. REQUIRES: s.mu held.
+  static PendingFill* FindFill(Shard& s, uint64_t hash);
+  // Counts a write of `hash` against the fills under way. REQUIRES: s.mu.
+  static void Written(Shard& s, uint64_t hash) {
+    if (PendingFill* f = FindFill(s, hash)) ++f->writes;
+  }
+  // Add's work once the shard's lock is held: true if the budget is now
+  // exceeded over all shards (EvictElsewhere's turn).
+  bool AddLocked(Shard& s, CacheType which, const HashedKey& key, const ByteView& value);
 
   int64_t budget_;
   int64_t shard_budget_;

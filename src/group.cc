@@ -199,20 +199,23 @@ Result<ByteView> Group::Load(const Context& ctx, std::string_view key,
   Bump(counters_->loads);
   if (owner == nullptr) {
     return flights_->load.Do(ctx, key, [&](const Context& c) -> Result<ByteView> {
+      internal::CacheFill fill = cache_->BeginFill(key);
       if (ByteView cached; SecondLook(key, &cached)) return cached;
-      return LoadLocally(c, key);
+      return LoadLocally(c, key, fill);
     });
   }
   return flights_->fetch.Do(ctx, key, [&](const Context& c) -> Result<ByteView> {
+    internal::CacheFill fill = cache_->BeginFill(key);
     if (ByteView cached; SecondLook(key, &cached)) return cached;
     Clock::time_point start = Clock::now();
     Result<ByteView> fetched = owner->Fetch(c, name_, key);
     RecordPeerLatency(Clock::now() - start);
-    if (auto answer = AfterPeerFetch(c, *owner, std::move(fetched), key)) return *answer;
+    if (auto answer = AfterPeerFetch(c, *owner, std::move(fetched), key, fill)) return *answer;
     // The owner failed: load here, as one with any load of the key here.
     return flights_->load.Do(c, key, [&](const Context& c2) -> Result<ByteView> {
+      internal::CacheFill fill2 = cache_->BeginFill(key);
       if (ByteView cached; LookAgain(key, &cached)) return cached;
-      return LoadLocally(c2, key);
+      return LoadLocally(c2, key, fill2);
     });
   });
 }
@@ -234,7 +237,8 @@ bool Group::LookAgain(std::string_view key, ByteView* cached) {
 
 std::optional<Result<ByteView>> Group::AfterPeerFetch(const Context& ctx, const PeerClient& peer,
                                                       Result<ByteView> fetched,
-                                                      std::string_view key) {
+                                                      std::string_view key,
+                                                      const internal::CacheFill& fill) {
   if (fetched.ok() && fetched->Expired()) {
     // The owner's copy expired in flight (or clocks disagree); a stale
     // value must not be served or mirrored, so treat it as a failure.
@@ -242,7 +246,7 @@ std::optional<Result<ByteView>> Group::AfterPeerFetch(const Context& ctx, const 
   }
   if (fetched.ok()) {
     Bump(counters_->peer_loads);
-    cache_->Add(CacheType::kHot, key, *fetched);
+    cache_->AddLoaded(fill, CacheType::kHot, key, *fetched);
     return fetched;
   }
   Status err = fetched.status();
@@ -307,44 +311,52 @@ void Group::LoadAsync(const Context& ctx, std::string_view key, std::shared_ptr<
   // never blocks (and runs here, not on the runner).
   std::shared_ptr<const LocalRunner> runner =
       getter_never_blocks_ ? nullptr : std::make_shared<const LocalRunner>(run_local);
+  // Each step's claim on the key (cache.h) goes along with it, shared.
+  using Fill = std::shared_ptr<const internal::CacheFill>;
+  auto begin_fill = [](Group& g, std::string_view k) {
+    return std::make_shared<const internal::CacheFill>(g.cache_->BeginFill(k));
+  };
   auto load_here = [runner](const std::shared_ptr<Group>& self, const Context& c,
-                            std::string_view k, const Finisher& finish) {
+                            std::string_view k, const Finisher& finish, const Fill& fill) {
     if (runner == nullptr) {
-      finish(self->LoadLocally(c, k));
+      finish(self->LoadLocally(c, k, *fill));
       return;
     }
-    bool taken =
-        (*runner)([self, c, k = std::string(k), finish] { finish(self->LoadLocally(c, k)); });
+    bool taken = (*runner)(
+        [self, c, k = std::string(k), finish, fill] { finish(self->LoadLocally(c, k, *fill)); });
     if (!taken) finish(UnavailableError("no worker free to load on: overloaded"));
   };
   if (owner == nullptr) {
-    auto start = [self = shared_from_this(), load_here](const Context& c, std::string_view k,
-                                                        const Finisher& finish) {
+    auto start = [self = shared_from_this(), load_here, begin_fill](
+                     const Context& c, std::string_view k, const Finisher& finish) {
+      Fill fill = begin_fill(*self, k);
       if (ByteView cached; self->SecondLook(k, &cached)) {
         finish(cached);
         return;
       }
-      load_here(self, c, k, finish);
+      load_here(self, c, k, finish, fill);
     };
     flights_->load.DoAsync(ctx, key, start, std::move(done), shared_from_this());
     return;
   }
   // The owner failed: load here, as one with any load of the key here.
-  auto fall_back = [load_here](const std::shared_ptr<Group>& self, const Context& c,
-                               std::string_view k, const Finisher& finish) {
+  auto fall_back = [load_here, begin_fill](const std::shared_ptr<Group>& self, const Context& c,
+                                           std::string_view k, const Finisher& finish) {
     self->flights_->load.DoAsync(
         c, k,
-        [self, load_here](const Context& c2, std::string_view k2, const Finisher& f2) {
+        [self, load_here, begin_fill](const Context& c2, std::string_view k2, const Finisher& f2) {
+          Fill fill = begin_fill(*self, k2);
           if (ByteView cached; self->LookAgain(k2, &cached)) {
             f2(cached);
             return;
           }
-          load_here(self, c2, k2, f2);
+          load_here(self, c2, k2, f2, fill);
         },
         [finish](const Result<ByteView>& v) { finish(v); }, self);
   };
-  auto start = [self = shared_from_this(), owner = std::move(owner), fall_back](
+  auto start = [self = shared_from_this(), owner = std::move(owner), fall_back, begin_fill](
                    const Context& c, std::string_view k, const Finisher& finish) {
+    Fill fill = begin_fill(*self, k);
     if (ByteView cached; self->SecondLook(k, &cached)) {
       finish(cached);
       return;
@@ -352,9 +364,10 @@ void Group::LoadAsync(const Context& ctx, std::string_view key, std::shared_ptr<
     Clock::time_point began = Clock::now();
     owner->FetchAsync(
         c, self->name_, k,
-        [self, c, k = std::string(k), owner, began, fall_back, finish](Result<ByteView> fetched) {
+        [self, c, k = std::string(k), owner, began, fall_back, finish,
+         fill = std::move(fill)](Result<ByteView> fetched) {
           self->RecordPeerLatency(Clock::now() - began);
-          if (auto answer = self->AfterPeerFetch(c, *owner, std::move(fetched), k)) {
+          if (auto answer = self->AfterPeerFetch(c, *owner, std::move(fetched), k, *fill)) {
             finish(std::move(*answer));
           } else {
             fall_back(self, c, k, finish);
@@ -364,7 +377,8 @@ void Group::LoadAsync(const Context& ctx, std::string_view key, std::shared_ptr<
   flights_->fetch.DoAsync(ctx, key, start, std::move(done), shared_from_this());
 }
 
-Result<ByteView> Group::LoadLocally(const Context& ctx, std::string_view key) {
+Result<ByteView> Group::LoadLocally(const Context& ctx, std::string_view key,
+                                    const internal::CacheFill& fill) {
   CaptureSink sink;
   Status st;
   const Clock::time_point start = Clock::now();
@@ -390,8 +404,13 @@ Result<ByteView> Group::LoadLocally(const Context& ctx, std::string_view key) {
   const ByteView& value = sink.view();
   // An already expired value still answers the callers of this load (it is
   // what the getter said), but is not cached.
-  if (!value.Expired()) cache_->Add(CacheType::kMain, key, value);
+  if (!value.Expired()) cache_->AddLoaded(fill, CacheType::kMain, key, value);
   return value;
+}
+
+void Group::ForgetLoads(std::string_view key) {
+  flights_->load.Forget(key);
+  flights_->fetch.Forget(key);
 }
 
 void Group::RecordPeerLatency(Clock::duration elapsed) {
@@ -415,11 +434,13 @@ Status Group::Set(const Context& ctx, std::string_view key, std::string_view val
         std::shared_ptr<PeerClient> peer = picker ? picker->PickPeer(key) : nullptr;
         if (peer == nullptr) {
           cache_->Add(CacheType::kMain, key, v);
+          ForgetLoads(key);
           return true;
         }
         Status s = peer->Set(c, name_, key, v);
         if (!s.ok()) return s;
         if (hot_cache) cache_->Add(CacheType::kHot, key, v);
+        ForgetLoads(key);
         return true;
       },
       tag);
@@ -434,7 +455,10 @@ Status Group::SetEverywhere(const Context& ctx, std::string_view key, std::strin
   std::shared_ptr<PeerClient> owner = picker->PickPeer(key);
   // Other peers mirror the owner's keys in their hot caches, whoever the
   // owner is; this process's own copy is stale unless it is the owner.
-  if (owner != nullptr) cache_->Remove(key);
+  if (owner != nullptr) {
+    cache_->Remove(key);
+    ForgetLoads(key);
+  }
   PeerFailures failures;
   RemoveFromPeersBut(ctx, name_, picker.get(), owner, key, &failures);
   if (failures.lines.empty()) return {};
@@ -455,6 +479,7 @@ Status Group::Remove(const Context& ctx, std::string_view key) {
       if (!s.ok()) failures.Record(*owner, s);
     }
     cache_->Remove(key);
+    ForgetLoads(key);
     RemoveFromPeersBut(c, name_, picker.get(), owner, key, &failures);
     if (failures.lines.empty()) return true;
     return Status(failures.first_code, "Remove failed on " + std::to_string(failures.lines.size()) +
@@ -549,8 +574,12 @@ std::shared_ptr<PeerClient> Group::OwnerToAsk(std::string_view key, Forwarded fo
 
 void Group::SetFromPeer(std::string_view key, const ByteView& value) {
   cache_->Add(CacheType::kMain, key, value);
+  ForgetLoads(key);
 }
 
-void Group::RemoveFromPeer(std::string_view key) { cache_->Remove(key); }
+void Group::RemoveFromPeer(std::string_view key) {
+  cache_->Remove(key);
+  ForgetLoads(key);
+}
 
 }  // namespace groupcache

@@ -203,6 +203,15 @@ class SingleFlight {
     LeaveOnCancel(ctx, call, id);
   }
 
+  // Detaches the call in flight for `key`, if any: callers that joined it
+  // still get its result, later ones start a call of their own (go:
+  // singleflight's Forget). For a write of the key: a load that read the
+  // old value must not answer those who ask after the write.
+  void Forget(std::string_view key) {
+    std::lock_guard lock(mu_);
+    if (auto it = calls_.find(key); it != calls_.end()) calls_.erase(it);
+  }
+
   // Number of keys with a call in flight (for tests and metrics).
   size_t InFlight() const {
     std::lock_guard lock(mu_);
@@ -308,8 +317,9 @@ class SingleFlight {
     {
       // Forget the call before waking anyone: a follower that loops to start
       // its own call must not find this finished one again.
+      // Unless it was forgotten (and maybe replaced by a newer call).
       std::lock_guard lock(mu_);
-      calls_.erase(calls_.find(key));
+      if (auto it = calls_.find(key); it != calls_.end() && it->second == call) calls_.erase(it);
     }
     std::vector<typename Call::AsyncWaiter> waiters;
     {

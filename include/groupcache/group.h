@@ -62,6 +62,7 @@ namespace groupcache {
 
 namespace internal {
 class Cache;
+class CacheFill;
 class GroupCounters;
 class GroupFlights;
 class PickerSlot;
@@ -148,6 +149,12 @@ class Group : public std::enable_shared_from_this<Group> {
   // Removes `key` everywhere: the owner first (if remote), then here, then
   // every other peer concurrently (they may hold it in their hot caches).
   // All peers are tried; if any failed, the error names each failed peer.
+  //
+  // Writes win over loads under way: a load (or a fetch from the owner)
+  // that began before a Set or Remove of its key finished still answers
+  // the callers that were waiting for it, but its value is not cached, and
+  // a Get that starts after the write loads afresh. (Go's groupcache
+  // caches the older value, undoing the write until it is evicted.)
   Status Remove(const Context& ctx, std::string_view key);
 
   const std::string& name() const { return name_; }
@@ -276,9 +283,16 @@ class Group : public std::enable_shared_from_this<Group> {
   // What a load does with a peer's answer: the value (mirrored in the hot
   // cache), the owner's own error, or nullopt when the group must load
   // locally instead.
+  // `fill` is the load's claim on the key (cache.h): its value is cached
+  // only if no Set or Remove of the key came since the load began.
   std::optional<Result<ByteView>> AfterPeerFetch(const Context& ctx, const PeerClient& peer,
-                                                 Result<ByteView> fetched, std::string_view key);
-  Result<ByteView> LoadLocally(const Context& ctx, std::string_view key);
+                                                 Result<ByteView> fetched, std::string_view key,
+                                                 const internal::CacheFill& fill);
+  Result<ByteView> LoadLocally(const Context& ctx, std::string_view key,
+                               const internal::CacheFill& fill);
+  // After a write of `key` here (Set, Remove, a peer's PUT or DELETE):
+  // loads of it already under way answer only those who asked before it.
+  void ForgetLoads(std::string_view key);
   void RecordPeerLatency(Clock::duration elapsed);
 
   const std::string name_;

@@ -339,6 +339,36 @@ TEST(SingleFlightTest, DroppedOrThrowingAsyncRunsReleaseEveryone) {
   EXPECT_EQ(flight.InFlight(), 0U);
 }
 
+// Forget detaches the call in flight (a write of the key happened): later
+// callers start their own, and the forgotten call, when it ends, answers
+// its own callers only and leaves its successor in place to be joined.
+TEST(SingleFlightTest, AForgottenCallAnswersItsCallersAndLeavesItsSuccessor) {
+  using Flight = internal::SingleFlight<int>;
+  Flight flight;
+  std::vector<Flight::Finisher> kept;
+  auto keep = [&](const Context&, std::string_view, const Flight::Finisher& f) {
+    kept.push_back(f);
+  };
+  Results<int> before;
+  Results<int> after;
+  flight.DoAsync({}, "k", keep, before.Callback(), nullptr);
+  flight.Forget("k");
+  flight.Forget("other");  // nothing in flight: nothing happens
+  flight.DoAsync({}, "k", keep, after.Callback(), nullptr);
+  ASSERT_EQ(kept.size(), 2U);  // the second caller started a call of its own
+  kept[0](1);                  // the forgotten call ends first
+  ASSERT_EQ(before.size(), 1U);
+  EXPECT_EQ(*before.got()[0], 1);
+  EXPECT_EQ(flight.InFlight(), 1U);
+  flight.DoAsync({}, "k", keep, after.Callback(), nullptr);  // joins the successor
+  EXPECT_EQ(kept.size(), 2U);
+  kept[1](2);
+  ASSERT_EQ(after.size(), 2U);
+  EXPECT_EQ(*after.got()[0], 2);
+  EXPECT_EQ(*after.got()[1], 2);
+  EXPECT_EQ(flight.InFlight(), 0U);
+}
+
 TEST(SingleFlightTest, AsyncFollowerRunsAgainWhenOnlyTheLeadersContextEnded) {
   using Flight = internal::SingleFlight<int>;
   Flight flight;
