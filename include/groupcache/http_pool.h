@@ -38,10 +38,13 @@
 // PEM files, read once when the pool starts (restart to rotate them).
 //
 // Thread-safe. Shutdown (or the destructor) stops accepting, lets requests
-// in flight finish within the timeout, then ends what is left with errors
-// (loads waiting for a worker and peer fetches in flight fail with
-// Unavailable, so every caller and every single-flight waiter is
-// released), and joins every thread. The picker and the group's load
+// in flight finish within the timeout, then ends what is left with errors:
+// the contexts of the loads and API jobs it started are cancelled (a getter
+// that honours its context ends then, and the request is answered 503),
+// loads waiting for a worker and peer fetches in flight fail with
+// Unavailable, so every caller and every single-flight waiter is released;
+// then it joins every thread (a getter that ignores its context is waited
+// for). The picker and the group's load
 // runner may outlive the pool: they refuse work from then on.
 //
 // Example:

@@ -12,6 +12,14 @@ namespace groupcache::internal {
 namespace {
 
 constexpr std::string_view kText = "text/plain; charset=utf-8";
+
+// The status of a PUT's or DELETE's failure: 504 past its deadline, 503
+// when the server stopped it, else 502 (a peer failed).
+int JobStatus(const Status& s) {
+  if (s.code() == StatusCode::kDeadlineExceeded) return 504;
+  if (s.code() == StatusCode::kCancelled) return 503;
+  return 502;
+}
 // The longest ?timeout= honoured: a client cannot park a request forever.
 constexpr std::chrono::minutes kMaxTimeout(5);
 
@@ -70,8 +78,8 @@ std::optional<std::chrono::milliseconds> ApiHandler::ParseDuration(std::string_v
 
 bool ApiHandler::Handle(std::string_view method, std::string_view path, std::string_view query,
                         const std::string& body, PeerReply* reply, Pending* pending,
-                        std::function<PeerReply()>* job,
-                        std::chrono::milliseconds* job_timeout) const {
+                        std::function<PeerReply()>* job, std::chrono::milliseconds* job_timeout,
+                        const Context& parent) const {
   const Clock::time_point start = Clock::now();
   auto answer = [reply](PeerReply r) {
     *reply = std::move(r);
@@ -116,23 +124,19 @@ bool ApiHandler::Handle(std::string_view method, std::string_view path, std::str
       expire = WallClock::now() + *d;
     }
     *job_timeout = timeout;
-    *job = [group, key = std::string(key), value = body, expire, deadline = start + timeout] {
-      Status s =
-          group->SetEverywhere(Context::Background().WithDeadline(deadline), key, value, expire);
-      if (!s.ok())
-        return Error(s.code() == StatusCode::kDeadlineExceeded ? 504 : 502,
-                     "set failed: " + s.ToString());
+    *job = [group, key = std::string(key), value = body, expire, parent,
+            deadline = start + timeout] {
+      Status s = group->SetEverywhere(parent.WithDeadline(deadline), key, value, expire);
+      if (!s.ok()) return Error(JobStatus(s), "set failed: " + s.ToString());
       return PeerReply{204, {}, "", std::nullopt, {}};
     };
     return false;
   }
   if (method == "DELETE") {
     *job_timeout = timeout;
-    *job = [group, key = std::string(key), deadline = start + timeout] {
-      Status s = group->Remove(Context::Background().WithDeadline(deadline), key);
-      if (!s.ok())
-        return Error(s.code() == StatusCode::kDeadlineExceeded ? 504 : 502,
-                     "remove failed: " + s.ToString());
+    *job = [group, key = std::string(key), parent, deadline = start + timeout] {
+      Status s = group->Remove(parent.WithDeadline(deadline), key);
+      if (!s.ok()) return Error(JobStatus(s), "remove failed: " + s.ToString());
       return PeerReply{204, {}, "", std::nullopt, {}};
     };
     return false;
@@ -176,6 +180,7 @@ PeerReply ApiHandler::ReplyFor(const Result<ByteView>& value, Group::Source sour
     if (s.code() == StatusCode::kNotFound) status = 404;
     if (s.code() == StatusCode::kInvalidArgument) status = 400;
     if (s.code() == StatusCode::kDeadlineExceeded) status = 504;
+    if (s.code() == StatusCode::kCancelled) status = 503;  // the server is stopping
     PeerReply r = Error(status, s.ToString());
     AppendSourceHeader(&r.headers, source);
     r.head_only = head;

@@ -68,10 +68,12 @@ class ApiHandler {
   // may block). A job has a deadline of its own, *job_timeout from now (the
   // request's ?timeout=, else the default), time waiting for a thread
   // included: it answers 504 itself when the deadline passes, so the
-  // transport should wait for it a little longer than that.
+  // transport should wait for it a little longer than that. A job's
+  // context is a child of `parent` (the server's, cancelled when it stops).
   bool Handle(std::string_view method, std::string_view path, std::string_view query,
               const std::string& body, PeerReply* reply, Pending* pending,
-              std::function<PeerReply()>* job, std::chrono::milliseconds* job_timeout) const;
+              std::function<PeerReply()>* job, std::chrono::milliseconds* job_timeout,
+              const Context& parent = Context::Background()) const;
 
   // Loads a Pending GET without blocking: `done` gets the reply once, from
   // any thread. The time from pending.start to the reply is recorded in the

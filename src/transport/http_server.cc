@@ -239,6 +239,7 @@ class HttpPool::Impl {
   // The order matters: every request in flight must end with an answer or
   // an error, and every load it waits on must be released.
   //  1. Stop accepting; let requests in flight finish within `timeout`.
+  //     Then cancel the context of every load and job still running.
   //  2. Close the workers: loads still queued are dropped, which completes
   //     them with Unavailable (their waiters are answered); running ones
   //     are waited for. Later loads are refused (the group's runner holds
@@ -260,6 +261,11 @@ class HttpPool::Impl {
       accept_pause_.cancel();
     });
     WaitForRequests(timeout);
+    // What is still running is out of time: loads and jobs waiting on a
+    // getter or a peer are cancelled (a getter that honours its context
+    // ends now; their requests are answered 503), so that the joins below
+    // do not wait out their own deadlines (up to ?timeout=, 5 minutes).
+    stopping_.Cancel();
     workers_->Close();
     clients_.Stop();
     WaitForRequests(std::min(timeout, std::chrono::milliseconds(500)));
@@ -837,8 +843,8 @@ class HttpPool::Impl {
     if (path.substr(0, ApiHandler::kPrefix.size()) == ApiHandler::kPrefix) {
       std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
       // On the caller's stack, as the peer protocol's.
-      const bool quick =
-          api_.Handle(method, path, query, body, reply, &api_miss->emplace(), job, job_timeout);
+      const bool quick = api_.Handle(method, path, query, body, reply, &api_miss->emplace(), job,
+                                     job_timeout, stopping_.context());
       if (quick || *job) api_miss->reset();
       return quick;
     }
@@ -1014,7 +1020,7 @@ class HttpPool::Impl {
   template <typename Start, typename TimedOut>
   asio::awaitable<PeerReply> LoadWithin(std::chrono::milliseconds limit, Start start,
                                         TimedOut timed_out) {
-    CancelSource cancel;
+    CancelSource cancel(stopping_.context());
     Context ctx = cancel.context().WithTimeout(limit);
     std::optional<PeerReply> reply = co_await AwaitReply(
         [&](std::function<void(PeerReply)> done) { start(ctx, std::move(done)); },
@@ -1029,6 +1035,9 @@ class HttpPool::Impl {
   // error.
   static constexpr std::chrono::milliseconds kReplyMargin{100};
 
+  // Cancelled by Shutdown once its grace period is over: the parent of
+  // every load's and job's context.
+  CancelSource stopping_;
   internal::ConnectionTable connections_;
   internal::BodyBudget body_budget_;
   internal::LogLimiter accept_log_{std::chrono::seconds(10)};

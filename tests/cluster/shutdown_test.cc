@@ -7,8 +7,11 @@
 // single-flight entry is left stranded.
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <string>
@@ -219,9 +222,90 @@ TEST(ShutdownTest, AClientPoolStoppedWithFetchesInFlightAnswersThemAll) {
   close(fd);
 }
 
-// A GetAsync callback (on the pool's own I/O thread) that drops the last
-// references to the pool and its client: the pool cannot join its own
-// thread, and its io_context must outlive the run() it is inside.
+// Sends `request` (which says Connection: close) to 127.0.0.1:port; the
+// status of the answer, 0 if none came before the server closed or 40 s.
+int StatusOf(int port, const std::string& request) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval limit{40, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  std::string got;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+      got.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return got.size() >= 12 ? std::atoi(got.substr(9, 3).c_str()) : 0;
+}
+
+// Shutdown's timeout bounds it: a load or an API job still running when it
+// passes is cancelled and its request answered 503, instead of being waited
+// out to its own deadline (request_timeout here; an API ?timeout= allows
+// up to 5 minutes).
+TEST(ShutdownTest, WhatStillRunsAfterTheGracePeriodIsCancelledNotWaitedOut) {
+  // A peer that takes connections into its backlog and never answers.
+  int hung_port = testing::FreeLoopbackPort();
+  int hung = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(hung_port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(hung, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(hung, 64), 0);
+  const std::string hung_url = "http://127.0.0.1:" + std::to_string(hung_port);
+
+  Node a(testing::FreeLoopbackPort());
+  a.group =
+      *a.registry->NewGroup("slow", 1 << 20, [](const Context& ctx, std::string_view, Sink& d) {
+        if (Status s = Slow(ctx, 30s); !s.ok()) return s;
+        return d.SetString("late");
+      });
+  HttpPoolOptions options;
+  options.worker_threads = 4;
+  options.request_timeout = 30s;
+  const int port = std::stoi(a.url.substr(17));
+  auto started = HttpPool::Start(a.registry.get(), a.url, "127.0.0.1:" + a.url.substr(17), options);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  a.pool = std::move(*started);
+  a.pool->SetPeers({a.url, hung_url});
+  a.registry->SetPeerPicker(a.pool->picker());
+
+  const std::vector<std::string> requests = {
+      // A peer's GET waiting on a load here.
+      "GET /_groupcache/slow/" + a.KeyOwnedBy(a.url, 0) + " HTTP/1.1\r\nHost: x\r\n",
+      // A client's GET waiting on a load here, with a long timeout.
+      "GET /api/v1/groups/slow/keys/" + a.KeyOwnedBy(a.url, 1) + "?timeout=60s HTTP/1.1\r\n",
+      // A client's DELETE waiting on the owner, which never answers.
+      "DELETE /api/v1/groups/slow/keys/" + a.KeyOwnedBy(hung_url, 0) + "?timeout=60s HTTP/1.1\r\n",
+  };
+  std::vector<std::future<int>> statuses;
+  for (const std::string& r : requests) {
+    statuses.push_back(std::async(std::launch::async, [port, r] {
+      return StatusOf(port, r + "Host: x\r\nConnection: close\r\n\r\n");
+    }));
+  }
+  std::this_thread::sleep_for(300ms);  // all three under way
+  const auto t0 = Clock::now();
+  auto stopped = std::async(std::launch::async, [&a] { a.pool->Shutdown(200ms); });
+  ASSERT_EQ(stopped.wait_for(20s), std::future_status::ready) << "Shutdown hung";
+  const auto took = Clock::now() - t0;
+  EXPECT_LT(took, 2s) << "Shutdown(200ms) took "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms";
+  for (size_t i = 0; i < statuses.size(); ++i) EXPECT_EQ(statuses[i].get(), 503) << requests[i];
+  a.pool.reset();
+  close(hung);
+}
+
+// A GetAsync callback (on the pool's own I/O thread) that drops the last// A GetAsync callback (on
+// the pool's own I/O thread) that drops the last references to the pool and its client: the pool
+// cannot join its own thread, and its io_context must outlive the run() it is inside.
 TEST(ShutdownTest, AClientPoolDroppedFromItsOwnCallbackEndsCleanly) {
   std::string url = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());  // refused
   for (int round = 0; round < 20; ++round) {

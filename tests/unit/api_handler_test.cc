@@ -144,6 +144,9 @@ TEST_F(ApiHandlerTest, LoaderErrorsBecomeHttpStatuses) {
   EXPECT_NE(broken.headers.find("X-Groupcache-Source: load"), std::string::npos);
   PeerReply late = ApiHandler::ReplyFor(DeadlineExceededError("late"), Group::Source::kPeer, false);
   EXPECT_EQ(late.status, 504);
+  // Cancelled: the server stopped the load (Shutdown past its grace).
+  EXPECT_EQ(ApiHandler::ReplyFor(CancelledError("stopping"), Group::Source::kLoad, false).status,
+            503);
 }
 
 TEST_F(ApiHandlerTest, BadRequestsAreRefusedWithClearStatuses) {
