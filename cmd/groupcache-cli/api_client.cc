@@ -10,6 +10,8 @@
 #include <functional>
 #include <string_view>
 
+#include "bounded_resolve.h"
+
 namespace groupcache::cli {
 
 namespace asio = boost::asio;
@@ -85,7 +87,10 @@ std::string EscapeKey(const std::string& key) {
 
 Result<ApiResponse> ApiRequest(const std::string& method, const std::string& node,
                                const std::string& target, const std::string& body,
-                               const std::string& ca_file, std::chrono::milliseconds timeout) {
+                               const ClientTlsOptions& tls_options,
+                               std::chrono::milliseconds timeout) {
+  // The whole exchange, the lookup of the node's name included.
+  const Clock::time_point deadline = Clock::now() + timeout;
   std::string_view rest = node;
   bool tls = false;
   if (rest.substr(0, 7) == "http://") {
@@ -110,25 +115,36 @@ Result<ApiResponse> ApiRequest(const std::string& method, const std::string& nod
   asio::io_context io;
   Runner runner(io);
   beast::error_code ec;
-  asio::ip::tcp::resolver resolver(io);
-  auto endpoints = resolver.resolve(host, port, ec);
-  if (ec) return UnavailableError("resolving " + host + ": " + ec.message());
+  cmd::Resolved resolved = cmd::ResolveBy(host, port, deadline);
+  if (resolved.ec == asio::error::timed_out) {
+    return UnavailableError("resolving " + host + ": timed out (deadline exceeded)");
+  }
+  if (resolved.ec) return UnavailableError("resolving " + host + ": " + resolved.ec.message());
   beast::tcp_stream tcp(io);
-  tcp.expires_after(timeout);  // the whole exchange
+  tcp.expires_at(deadline);
   if (beast::error_code e =
-          runner.Run([&](auto handler) { tcp.async_connect(endpoints, handler); })) {
+          runner.Run([&](auto handler) { tcp.async_connect(resolved.endpoints, handler); })) {
     return UnavailableError("connecting to " + authority + ": " + e.message());
   }
   if (!tls) return Exchange(runner, tcp, method, authority, target, body);
 
   asio::ssl::context ctx(asio::ssl::context::tls_client);
   ctx.set_verify_mode(asio::ssl::verify_peer);
+  const std::string& ca_file = tls_options.ca_file;
   if (ca_file.empty()) {
     ctx.set_default_verify_paths(ec);
   } else {
     ctx.load_verify_file(ca_file, ec);
   }
   if (ec) return InvalidArgumentError("--tls-ca " + ca_file + ": " + ec.message());
+  // A client certificate, for nodes that require one (mutual TLS).
+  if (!tls_options.cert_file.empty()) {
+    ctx.use_certificate_chain_file(tls_options.cert_file, ec);
+    if (ec)
+      return InvalidArgumentError("--tls-cert " + tls_options.cert_file + ": " + ec.message());
+    ctx.use_private_key_file(tls_options.key_file, asio::ssl::context::pem, ec);
+    if (ec) return InvalidArgumentError("--tls-key " + tls_options.key_file + ": " + ec.message());
+  }
   beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), ctx);
   stream.set_verify_callback(asio::ssl::host_name_verification(host));
   // SNI for host names (not IP literals). SSL_set_tlsext_host_name spelled

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <string>
 
+#include "groupcache/http_pool.h"
 #include "groupcache/status.h"
 
 namespace groupcache::cli {
@@ -20,12 +21,15 @@ struct ApiResponse {
 };
 
 // `node` is "http://host:port" or "https://host:port"; `target` the path
-// and query. `ca_file` (https only): PEM CAs, empty for the system's.
-// Errors: InvalidArgument (a bad node URL), Unavailable (connection, TLS or
-// protocol failure, or `timeout`).
+// and query. `tls` (https only): PEM CAs (ca_file, empty for the system's)
+// and a client certificate (cert_file and key_file, for mutual TLS);
+// verify_peer is not consulted (always on). `timeout` bounds the whole
+// exchange, the lookup of the node's name included.
+// Errors: InvalidArgument (a bad node URL, unreadable TLS files),
+// Unavailable (lookup, connection, TLS or protocol failure, or `timeout`).
 Result<ApiResponse> ApiRequest(const std::string& method, const std::string& node,
                                const std::string& target, const std::string& body,
-                               const std::string& ca_file, std::chrono::milliseconds timeout);
+                               const ClientTlsOptions& tls, std::chrono::milliseconds timeout);
 
 // Percent-encodes a key for the API path (RFC 3986 unreserved kept).
 std::string EscapeKey(const std::string& key);

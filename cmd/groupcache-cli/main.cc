@@ -95,8 +95,8 @@ int RunPeerCommand(const std::string& command, const std::string& peer, const st
 // The --cluster form: one request to the node's client API.
 int RunClusterCommand(const std::string& command, const std::string& node, const std::string& group,
                       const std::string& key, const std::string& value, const std::string& ttl,
-                      const std::string& ca_file, bool verbose, const std::string& timeout_text,
-                      groupcache::Duration timeout) {
+                      const groupcache::ClientTlsOptions& tls, bool verbose,
+                      const std::string& timeout_text, groupcache::Duration timeout) {
   std::string target = "/api/v1/groups/" + groupcache::cli::EscapeKey(group) + "/keys/" +
                        groupcache::cli::EscapeKey(key);
   std::string method = "GET";
@@ -118,7 +118,7 @@ int RunClusterCommand(const std::string& command, const std::string& node, const
   target += (target.find('?') == std::string::npos ? "?timeout=" : "&timeout=") +
             groupcache::cli::EscapeKey(timeout_text);
   auto r = groupcache::cli::ApiRequest(
-      method, node, target, value, ca_file,
+      method, node, target, value, tls,
       std::chrono::duration_cast<std::chrono::milliseconds>(timeout) + std::chrono::seconds(1));
   if (!r.ok()) {
     std::cerr << "groupcache-cli " << command << ": " << r.status().ToString() << '\n';
@@ -210,8 +210,8 @@ int main(int argc, char** argv) {
         return 2;
       }
       if (cluster) {
-        return RunClusterCommand(cmd->get_name(), peer, group, key, value, ttl, tls.ca_file,
-                                 verbose, timeout_text, *timeout);
+        return RunClusterCommand(cmd->get_name(), peer, group, key, value, ttl, tls, verbose,
+                                 timeout_text, *timeout);
       }
       return RunPeerCommand(cmd->get_name(), peer, group, key, value, ttl, peer_hash, tls,
                             *timeout);

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "bounded_resolve.h"
+
 namespace groupcache::daemon {
 namespace {
 
@@ -241,30 +243,16 @@ class OriginClient::Impl {
   Status Open(const Context& ctx, Conn& conn, Clock::time_point deadline,
               const std::string& target) {
     ++opened_;
-    tcp::resolver resolver(conn.ioc);
-    tcp::resolver::results_type endpoints;
-    beast::error_code ec;
-    bool resolved = false;
-    resolver.async_resolve(origin_.host, origin_.port,
-                           [&](const beast::error_code& e, tcp::resolver::results_type r) {
-                             ec = e;
-                             endpoints = std::move(r);
-                             resolved = true;
-                           });
-    conn.ioc.restart();
-    conn.ioc.run_until(deadline);
-    if (!resolved) {
-      // getaddrinfo cannot be interrupted: cancelling only drops its answer,
-      // and the wait for it to return is bounded by the system resolver's
-      // own timeout (resolv.conf), not by ours.
-      resolver.cancel();
-      conn.ioc.run();
-      ec = beast::error::timeout;
-    }
-    if (ec) return Failure(ctx, false, conn, target, "resolve", ec);
+    // By the deadline whatever the system resolver does (a lookup on a
+    // worker thread would otherwise hold it for resolv.conf's timeout).
+    cmd::Resolved resolved = cmd::ResolveBy(origin_.host, origin_.port, deadline, ctx);
+    beast::error_code ec = resolved.ec;
+    if (ec == asio::error::timed_out) ec = beast::error::timeout;
+    if (ec) return Failure(ctx, ec == asio::error::operation_aborted, conn, target, "resolve", ec);
     conn.tcp().expires_at(deadline);
-    ec = RunOp(conn.ioc,
-               [&](auto handler) { conn.tcp().async_connect(endpoints, std::move(handler)); });
+    ec = RunOp(conn.ioc, [&](auto handler) {
+      conn.tcp().async_connect(resolved.endpoints, std::move(handler));
+    });
     if (ec) return Failure(ctx, false, conn, target, "connect", ec);
     if (!conn.tls) return {};
     if (Status s = PrepareTls(*conn.tls); !s.ok()) return s;

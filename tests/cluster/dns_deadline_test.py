@@ -8,7 +8,11 @@ at a UDP socket on the namespace's own loopback that reads queries and never
 answers. Nothing leaves the namespace. Without root or `ip netns`, the test
 skips and says why.
 
-Usage: dns_deadline_test.py GROUPCACHE_CLI DNS_CLIENT_PROBE
+The same for the CLI's --cluster requests, and for the daemon's http:
+loader, whose origin is named by a host name too: its load must end at
+--origin-timeout.
+
+Usage: dns_deadline_test.py GROUPCACHE_CLI DNS_CLIENT_PROBE [GROUPCACHED]
 (prints "N passed, M failed")
 """
 
@@ -21,6 +25,7 @@ import time
 
 CLI = sys.argv[1] if len(sys.argv) > 1 else "build/cmd/groupcache-cli"
 PROBE = sys.argv[2] if len(sys.argv) > 2 else "build/tests/dns_client_probe"
+DAEMON = sys.argv[3] if len(sys.argv) > 3 else "build/cmd/groupcached"
 NS = "gcdns%d" % os.getpid()
 ETC = "/etc/netns/" + NS
 LOOKUP_TIMEOUT = 3  # resolv.conf: how long getaddrinfo waits for the silent server
@@ -71,6 +76,43 @@ def run_timed(argv, timeout):
     return p.returncode, first + rest, said, time.monotonic() - t0
 
 
+def origin_lookup_is_bounded():
+    """A node whose http: loader's origin is named by a host name: a read
+    through it ends at --origin-timeout (1 s) with a 502, not when the
+    lookup gives up (3 s), and the worker is free again."""
+    port = 8090  # the namespace's own loopback: nothing else is there
+    node = subprocess.Popen(in_ns([DAEMON, "--listen", "127.0.0.1:%d" % port, "--peers",
+                                   "http://127.0.0.1:%d" % port, "--group", "g", "--loader",
+                                   "http:http://slow-origin.test:8081/{key}",
+                                   "--origin-timeout", "1s", "--log-level", "warn"]),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        probe = "import socket; socket.create_connection(('127.0.0.1', %d), 0.2)" % port
+        for _ in range(100):
+            if subprocess.run(in_ns(["/usr/bin/python3", "-c", probe]),
+                              capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        code, err, said, took = run_timed(
+            in_ns([CLI, "get", "--cluster", "--peer", "http://127.0.0.1:%d" % port, "--group",
+                   "g", "--timeout", "20s", "key"]), LOOKUP_TIMEOUT * 4)
+        assert code == 1, "exit %d, want 1: %s" % (code, err)
+        assert "HTTP 502" in err and "resolve" in err and "--origin-timeout" in err, err
+        assert said < 2.0, "the 502 came after %.1fs: %s" % (said, err)
+        print("PASS origin lookup: 502 after %.2fs: %s" % (said, err.strip()))
+        return True
+    except AssertionError as e:
+        print("FAIL origin lookup: %s" % e)
+        return False
+    finally:
+        node.terminate()
+        try:
+            node.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            node.kill()
+            node.wait()
+
+
 def main():
     if os.geteuid() != 0:
         skip("network namespaces need root (running as uid %d)" % os.geteuid())
@@ -103,23 +145,33 @@ def main():
         assert lookup >= LOOKUP_TIMEOUT - 0.5, "the lookup took only %.1fs" % lookup
         print("  a lookup in the lab takes %.1fs" % lookup)
 
+        # (name, CLI arguments, what the error names, its deadline in s)
         cases = [
             ("peer get", ["get", "--peer", "http://slow-peer.test:8080", "--group", "g",
-                          "--timeout", "500ms", "key"], "connect http://slow-peer.test:8080"),
+                          "--timeout", "500ms", "key"], "connect http://slow-peer.test:8080",
+             0.5),
+            # --cluster waits a second past --timeout for the node's own answer.
+            ("cluster get", ["get", "--cluster", "--peer", "http://slow-peer.test:8080",
+                             "--group", "g", "--timeout", "500ms", "key"],
+             "resolving slow-peer.test", 1.5),
         ]
-        for name, args, want in cases:
+        for name, args, want, deadline in cases:
             try:
                 code, err, said, took = run_timed(in_ns([CLI] + args), LOOKUP_TIMEOUT * 4)
                 assert code == 1, "exit %d, want 1: %s" % (code, err)
                 assert want in err and ("deadline" in err or "timed out" in err), err
-                # The call ends at its deadline (0.5 s), not with the lookup (3 s).
-                assert said < 1.5, "the error came after %.1fs: %s" % (said, err)
+                # The call ends at its deadline, not with the lookup (3 s).
+                assert said < deadline + 1.0, "the error came after %.1fs: %s" % (said, err)
                 print("PASS %s: error after %.2fs, exit after %.2fs: %s"
                       % (name, said, took, err.strip()))
                 passed += 1
             except AssertionError as e:
                 print("FAIL %s: %s" % (name, e))
                 failed += 1
+        if os.path.exists(DAEMON):
+            ok = origin_lookup_is_bounded()
+            passed += ok
+            failed += not ok
         # The deadline, a cancellation and the pool's destruction, each
         # during the lookup, from the library (dns_client_main.cc).
         r = subprocess.run(in_ns([PROBE, "http://slow-peer.test:8080"]), capture_output=True,

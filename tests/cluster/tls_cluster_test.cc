@@ -130,11 +130,22 @@ TEST_F(TlsClusterTest, NodesServeEachOtherOverMutualTls) {
   EXPECT_EQ(status, 0) << out;
   EXPECT_EQ(out, Synthetic(keys[0], 64));
 
-  // Without a client certificate the node refuses the CLI.
-  out = RunCommand(std::string(GROUPCACHE_CLI) + " get --peer " + nodes[0].url +
-                       " --group g --tls-ca " + pki_.ca_cert + " " + keys[0],
+  // The same through the client API (--cluster): the certificate goes
+  // there too.
+  out = RunCommand(std::string(GROUPCACHE_CLI) + " get --cluster --peer " + nodes[0].url +
+                       " --group g --tls-ca " + pki_.ca_cert + " --tls-cert " + pki_.client_cert +
+                       " --tls-key " + pki_.client_key + " " + keys[1],
                    &status);
-  EXPECT_EQ(status, 1) << out;
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(out, Synthetic(keys[1], 64));
+
+  // Without a client certificate the node refuses the CLI, either way.
+  for (const char* cluster : {"", " --cluster"}) {
+    out = RunCommand(std::string(GROUPCACHE_CLI) + " get" + cluster + " --peer " + nodes[0].url +
+                         " --group g --tls-ca " + pki_.ca_cert + " " + keys[0],
+                     &status);
+    EXPECT_EQ(status, 1) << cluster << ": " << out;
+  }
 }
 
 TEST_F(TlsClusterTest, UnreadableCertificateStopsTheNodeAtStart) {
