@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -75,15 +76,16 @@ class Watchdog {
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
-  // Closes the connection from any thread (its idle slot is wanted), on
-  // the connection's own executor, if it is still there by then.
-  std::function<void()> Closer() const {
-    return [weak = std::weak_ptr<State>(state_)] {
+  // Closes the connection from any thread, on the connection's own
+  // executor, if it is still there by then: if it is idle (its slot is
+  // wanted), or whatever it does when `even_busy` (the server stops).
+  std::function<void(bool even_busy)> Closer() const {
+    return [weak = std::weak_ptr<State>(state_)](bool even_busy) {
       std::shared_ptr<State> state = weak.lock();
       if (state == nullptr) return;
-      asio::post(state->timer.get_executor(), [state] {
+      asio::post(state->timer.get_executor(), [state, even_busy] {
         // Chosen from a snapshot: a request may have begun since.
-        if (state->socket == nullptr || !state->idle) return;
+        if (state->socket == nullptr || (!state->idle && !even_busy)) return;
         state->expired = true;
         beast::error_code ignored;
         state->socket->close(ignored);
@@ -245,21 +247,26 @@ class HttpPool::Impl {
   //     are waited for. Later loads are refused (the group's runner holds
   //     the workers, not this object).
   //  3. Stop the clients: peer fetches in flight end with Unavailable.
-  //  4. Give the requests just answered a moment to be written, then stop
-  //     the I/O threads. Idle keep-alive connections go with them; the
-  //     clients, which may outlive this pool, drop theirs if they were on
-  //     the server's io_context.
+  //  4. Give the requests just answered a moment to be written, close
+  //     every connection (idle keep-alive ones too), then stop the I/O
+  //     threads. The clients, which may outlive this pool, drop their
+  //     connections if they were on the server's io_context.
   void Shutdown(std::chrono::milliseconds timeout) {
     std::lock_guard lock(shutdown_mu_);
     if (shut_down_) return;
     shut_down_ = true;
+    draining_.store(true, std::memory_order_relaxed);  // answers say Connection: close
     // On the accept loop's strand: with several I/O threads the acceptor
-    // and its pause timer must not be touched from two at once.
-    asio::post(accept_strand_, [this] {
+    // and its pause timer must not be touched from two at once. Waited
+    // for: once Shutdown returns, a connect must be refused.
+    auto acceptor_closed = std::make_shared<std::promise<void>>();
+    asio::post(accept_strand_, [this, acceptor_closed] {
       beast::error_code ec;
       acceptor_.close(ec);
       accept_pause_.cancel();
+      acceptor_closed->set_value();
     });
+    (void)acceptor_closed->get_future().wait_for(std::chrono::seconds(1));
     WaitForRequests(timeout);
     // What is still running is out of time: loads and jobs waiting on a
     // getter or a peer are cancelled (a getter that honours its context
@@ -269,6 +276,13 @@ class HttpPool::Impl {
     workers_->Close();
     clients_.Stop();
     WaitForRequests(std::min(timeout, std::chrono::milliseconds(500)));
+    // Every connection is closed, idle keep-alive ones included, before the
+    // threads stop: stopped, they would stay open (and silent) until the
+    // pool is destroyed, and a peer would send its next request into one.
+    connections_.CloseAll();
+    for (int i = 0; i < 100 && connections_.size() > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
@@ -634,6 +648,11 @@ class HttpPool::Impl {
       if (reply.value) {
         if (!reply.raw_value) frame = internal::FrameGetResponse(*reply.value);
         body = reply.value->view();
+      }
+      // A stopping server says so: the client opens its next connection
+      // elsewhere rather than sending into this one as it closes.
+      if (draining_.load(std::memory_order_relaxed)) [[unlikely]] {
+        close = true;
       }
       WriteHead(reply, frame.Size(body.size()), close, http10, &head);
       // Whatever the handler put in it, the answer to a HEAD, a 204 and a
@@ -1065,7 +1084,8 @@ class HttpPool::Impl {
   asio::steady_timer accept_pause_{accept_strand_};
   std::vector<std::thread> threads_;
   std::atomic<int> in_flight_{0};
-  const std::string no_body_;  // the body of a request without one
+  std::atomic<bool> draining_{false};  // Shutdown began
+  const std::string no_body_;          // the body of a request without one
   std::mutex handlers_mu_;
   std::map<std::string, Handler> handlers_;  // GUARDED_BY(handlers_mu_)
   std::mutex shutdown_mu_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 namespace groupcache::internal {
 
@@ -10,7 +11,7 @@ ConnectionTable::Entry::~Entry() {
   table_->entries_.erase(position_);
 }
 
-std::unique_ptr<ConnectionTable::Entry> ConnectionTable::Add(std::function<void()> close) {
+std::unique_ptr<ConnectionTable::Entry> ConnectionTable::Add(std::function<void(bool)> close) {
   std::unique_ptr<Entry> entry(new Entry(this, std::move(close)));
   entry->SetIdle(Clock::now());
   std::lock_guard lock(mu_);
@@ -26,7 +27,7 @@ size_t ConnectionTable::size() const {
 bool ConnectionTable::CloseLongestIdle() {
   // A scan, at the limit only: cheaper than keeping an order on every
   // request of every connection.
-  std::function<void()> close;
+  std::function<void(bool)> close;
   {
     std::lock_guard lock(mu_);
     Entry* oldest = nullptr;
@@ -43,8 +44,20 @@ bool ConnectionTable::CloseLongestIdle() {
     oldest->closing_.store(true, std::memory_order_relaxed);
     close = oldest->close_;
   }
-  close();
+  close(false);
   return true;
+}
+
+void ConnectionTable::CloseAll() {
+  std::vector<std::function<void(bool)>> closes;
+  {
+    std::lock_guard lock(mu_);
+    for (Entry* e : entries_) {
+      e->closing_.store(true, std::memory_order_relaxed);
+      closes.push_back(e->close_);
+    }
+  }
+  for (const auto& close : closes) close(true);
 }
 
 bool BodyBudget::TryReserve(size_t bytes) {

@@ -51,22 +51,24 @@ class ConnectionTable {
    private:
     friend class ConnectionTable;
     static constexpr int64_t kBusy = INT64_MAX;
-    Entry(ConnectionTable* table, std::function<void()> close)
+    Entry(ConnectionTable* table, std::function<void(bool)> close)
         : table_(table), close_(std::move(close)) {}
 
     ConnectionTable* table_;
-    const std::function<void()> close_;  // asks the connection to close
+    // Asks the connection to close: if idle, or in any case (true).
+    const std::function<void(bool even_busy)> close_;
     std::atomic<int64_t> idle_since_{kBusy};
     // Asked to close (written under table_->mu_, cleared by SetIdle).
     std::atomic<bool> closing_{false};
     std::list<Entry*>::iterator position_;  // GUARDED_BY(table_->mu_)
   };
 
-  // Registers a connection; `close` must be safe to call from any thread,
-  // even just after the entry is gone (it typically posts to the
-  // connection's executor what a weak pointer finds). The table must
-  // outlive its entries.
-  std::unique_ptr<Entry> Add(std::function<void()> close);
+  // Registers a connection; `close(even_busy)` must be safe to call from
+  // any thread, even just after the entry is gone (it typically posts to
+  // the connection's executor what a weak pointer finds), and close the
+  // connection if it is idle then, or in any case when `even_busy`. The
+  // table must outlive its entries.
+  std::unique_ptr<Entry> Add(std::function<void(bool even_busy)> close);
 
   // Connections in the table (those asked to close included, until they
   // are gone).
@@ -77,6 +79,9 @@ class ConnectionTable {
   // table's lock. (A connection whose request began meanwhile declines; the
   // limit is then over by one until the next accept asks again.)
   bool CloseLongestIdle();
+
+  // Asks every connection to close, busy or not (the server stops).
+  void CloseAll();
 
  private:
   mutable std::mutex mu_;

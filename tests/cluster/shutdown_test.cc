@@ -7,6 +7,7 @@
 // single-flight entry is left stranded.
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -301,6 +302,34 @@ TEST(ShutdownTest, WhatStillRunsAfterTheGracePeriodIsCancelledNotWaitedOut) {
   for (size_t i = 0; i < statuses.size(); ++i) EXPECT_EQ(statuses[i].get(), 503) << requests[i];
   a.pool.reset();
   close(hung);
+}
+
+// Once Shutdown returns, nothing of the server is open though the pool
+// object lives on (Node::Stop keeps it): an idle keep-alive connection is
+// closed (a peer reusing it would otherwise wait out its deadline on a
+// silent socket), and a new connection is refused.
+TEST(ShutdownTest, AfterShutdownKeptConnectionsAreClosedAndConnectsRefused) {
+  Node a(testing::FreeLoopbackPort());
+  a.Start({a.url});
+  const int port = std::stoi(a.url.substr(17));
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string get = "GET /healthz-none HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(send(fd, get.data(), get.size(), MSG_NOSIGNAL), static_cast<ssize_t>(get.size()));
+  char buf[4096];
+  ASSERT_GT(recv(fd, buf, sizeof buf, 0), 0);  // answered; the connection is kept
+  a.pool->Shutdown(100ms);
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 2000), 1) << "the kept connection is still open, silent";
+  EXPECT_EQ(recv(fd, buf, sizeof buf, 0), 0);  // an orderly close
+  close(fd);
+  int again = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_NE(connect(again, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  close(again);
 }
 
 // A GetAsync callback (on the pool's own I/O thread) that drops the last// A GetAsync callback (on

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "worker_pool.h"
@@ -19,7 +20,12 @@ using namespace std::chrono_literals;
 TEST(ConnectionTableTest, ClosesTheLongestIdleConnectionOnceAndNeverABusyOne) {
   ConnectionTable table;
   std::vector<int> closed;
-  auto add = [&](int id) { return table.Add([&closed, id] { closed.push_back(id); }); };
+  auto add = [&](int id) {
+    return table.Add([&closed, id](bool even_busy) {
+      EXPECT_FALSE(even_busy);
+      closed.push_back(id);
+    });
+  };
   auto busy = add(1);
   auto newer = add(2);
   auto older = add(3);
@@ -41,7 +47,7 @@ TEST(ConnectionTableTest, ClosesTheLongestIdleConnectionOnceAndNeverABusyOne) {
 TEST(ConnectionTableTest, AConnectionThatDeclinedIsAskedAgainInItsNextIdleSpell) {
   ConnectionTable table;
   int asked = 0;
-  auto e = table.Add([&asked] { ++asked; });
+  auto e = table.Add([&asked](bool) { ++asked; });
   e->SetIdle(Clock::now() - 1s);
   ASSERT_TRUE(table.CloseLongestIdle());
   EXPECT_FALSE(table.CloseLongestIdle());  // asked already in this spell
@@ -49,6 +55,23 @@ TEST(ConnectionTableTest, AConnectionThatDeclinedIsAskedAgainInItsNextIdleSpell)
   e->SetIdle(Clock::now());
   ASSERT_TRUE(table.CloseLongestIdle());
   EXPECT_EQ(asked, 2);
+}
+
+// A stopping server closes every connection, busy or idle, asked already
+// or not.
+TEST(ConnectionTableTest, CloseAllAsksEveryConnectionEvenBusyOnes) {
+  ConnectionTable table;
+  std::vector<std::pair<int, bool>> closed;
+  auto add = [&](int id) {
+    return table.Add([&closed, id](bool even_busy) { closed.emplace_back(id, even_busy); });
+  };
+  auto busy = add(1);
+  auto idle = add(2);
+  busy->SetBusy();
+  idle->SetIdle(Clock::now() - 1s);
+  ASSERT_TRUE(table.CloseLongestIdle());  // 2, asked once already
+  table.CloseAll();
+  EXPECT_EQ(closed, (std::vector<std::pair<int, bool>>{{2, false}, {1, true}, {2, true}}));
 }
 
 TEST(BodyBudgetTest, RefusesWhatWouldGoOverButAlwaysFitsOneBody) {
