@@ -117,6 +117,37 @@ int Fail(const std::string& message) {
   return 2;
 }
 
+// Why `url` cannot be a peer URL for --peers or --self (http(s)://HOST:PORT,
+// nothing after the port), or "" if it can.
+std::string BadPeerUrl(const std::string& url) {
+  std::string_view rest = url;
+  if (rest.substr(0, 7) == "http://") {
+    rest.remove_prefix(7);
+  } else if (rest.substr(0, 8) == "https://") {
+    rest.remove_prefix(8);
+  } else {
+    return "no http:// or https://";
+  }
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  const size_t colon = rest.rfind(':');
+  if (rest.find('/') != std::string_view::npos) return "a path after the port";
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size() ||
+      rest.find(']', colon) != std::string_view::npos) {
+    return "no HOST:PORT";
+  }
+  for (char c : rest.substr(colon + 1)) {
+    if (c < '0' || c > '9') return "a port that is not a number";
+  }
+  return "";
+}
+
+// Whether HOST:PORT (or [V6]:PORT) listens on every address, which no peer
+// can reach the node at.
+bool WildcardListen(const std::string& listen) {
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
+}
+
 // The discovery settings as given on the command line (or environment).
 struct DiscoveryFlags {
   std::string kind;  // "", "static", "nats" or "kubernetes"
@@ -504,7 +535,32 @@ int main(int argc, char** argv) {
   std::unique_ptr<groupcache::Node> node;
   groupcache::HttpPool* pool = nullptr;
   if (disc.kind.empty()) {
-    if (self.empty()) self = (options.server_tls.enabled() ? "https://" : "http://") + listen;
+    if (self.empty()) {
+      if (WildcardListen(listen)) {
+        return Fail("--listen " + listen +
+                    " listens on every address: give --self, the URL the peers reach this "
+                    "node at");
+      }
+      self = (options.server_tls.enabled() ? "https://" : "http://") + listen;
+    }
+    for (const std::string& url : peers) {
+      if (std::string why = BadPeerUrl(url); !why.empty()) {
+        std::string message = "--peers: '" + url + "' is not a peer URL (";
+        message += why;
+        message += "; want http://HOST:PORT or https://HOST:PORT)";
+        return Fail(message);
+      }
+    }
+    if (std::string why = BadPeerUrl(self); !why.empty()) {
+      return Fail("--self: '" + self + "' is not a peer URL (" + why + ")");
+    }
+    // A ring without this node's own URL sends its keys to the other
+    // peers, and theirs disagree with it: allowed (a node may join later),
+    // but almost always a mistake.
+    if (!peers.empty() && std::find(peers.begin(), peers.end(), self) == peers.end()) {
+      logger->Warn("this node's URL is not among --peers: the rings will disagree",
+                   {{"self", self}});
+    }
     // The ring too is whole before the first request: a key asked for at
     // once is loaded by its owner, as any later.
     auto started = groupcache::HttpPool::Start(registry.get(), self, listen, options,

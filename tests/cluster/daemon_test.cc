@@ -219,6 +219,35 @@ TEST(DaemonTest, BadLogFormatExitsWithStatus2) {
   EXPECT_NE(daemon->Log().find("--log-format"), std::string::npos) << daemon->Log();
 }
 
+// --peers and --self must be peer URLs, and a node listening on every
+// address must say which URL is its own: accepted before, such a node
+// reported ready and answered every key 400 ("unsupported peer URL"), or
+// put 0.0.0.0 on its ring and fetched its own keys from itself.
+TEST(DaemonTest, BadPeerUrlsAndAWildcardListenWithoutSelfExitWithStatus2) {
+  const int port = FreePort();
+  const std::string listen = "127.0.0.1:" + std::to_string(port);
+  const std::string url = "http://" + listen;
+  struct Case {
+    std::vector<std::string> argv;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {{"--listen", listen, "--peers", listen + "," + "127.0.0.1:1"}, "--peers: '"},
+      {{"--listen", listen, "--peers", url + "/cache"}, "a path after the port"},
+      {{"--listen", listen, "--peers", "http://127.0.0.1:http"}, "not a number"},
+      {{"--listen", "0.0.0.0:" + std::to_string(port), "--peers", url}, "give --self"},
+      {{"--listen", listen, "--self", "127.0.0.1:1", "--peers", url}, "--self: "},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {GROUPCACHE_GROUPCACHED};
+    argv.insert(argv.end(), c.argv.begin(), c.argv.end());
+    for (const char* more : {"--group", "g", "--loader", "synthetic:8"}) argv.emplace_back(more);
+    ChildProcess daemon(argv, std::string(::testing::TempDir()) + "badpeer.log");
+    EXPECT_EQ(daemon.Wait(), 2) << c.says << "\n" << daemon.Log();
+    EXPECT_NE(daemon.Log().find(c.says), std::string::npos) << daemon.Log();
+  }
+}
+
 // SIGTERM with client API GETs in flight (each a 3 s load): /readyz turns
 // 503 at once and the node still answers during the drain (2 s); the loads
 // outlive the drain and finish within --shutdown-timeout; every request
