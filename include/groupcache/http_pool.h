@@ -160,7 +160,7 @@ struct HttpPoolOptions {
   int max_connections_per_peer = 256;
 
   // TLS of the server (off unless server_tls.cert_file is set; the
-  // handshake must complete within request_timeout) and of the clients
+  // handshake must complete within header_timeout) and of the clients
   // (used for https:// peers). See ServerTlsOptions and ClientTlsOptions.
   ServerTlsOptions server_tls;
   ClientTlsOptions client_tls;
@@ -172,7 +172,9 @@ struct HttpPoolOptions {
 // A request for an extra endpoint (AddHandler).
 struct HttpRequest {
   std::string method;
-  std::string path;   // decoded, without the query
+  // As sent (still percent-encoded), without the query: AddHandler's path
+  // is matched against it exactly.
+  std::string path;
   std::string query;  // raw, without '?'
   std::string body;
 };

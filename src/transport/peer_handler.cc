@@ -13,6 +13,14 @@ PeerHandler::PeerHandler(Registry* registry, const HttpPoolOptions& options, Log
       max_key_bytes_(options.max_key_bytes),
       logger_(logger) {}
 
+void PeerHandler::WarnLimited(std::string_view message, std::string_view key,
+                              std::string_view value) const {
+  if (!logger_->Enabled(LogLevel::kWarn)) return;
+  int64_t suppressed = 0;
+  if (!bad_request_log_.Allow(Clock::now(), &suppressed)) return;
+  logger_->Warn(message, {{key, value}, {"suppressed", std::to_string(suppressed)}});
+}
+
 PeerReply PeerHandler::Error(int status, std::string message) {
   // Go's http.Error: the message and a newline, as plain text.
   return {status, "text/plain; charset=utf-8", std::move(message) + "\n", std::nullopt, {}};
@@ -41,7 +49,7 @@ bool PeerHandler::Handle(std::string_view method, std::string_view path, const s
   std::string storage;  // only a path with escapes is copied
   std::optional<std::string_view> decoded = PercentDecodeView(path, &storage);
   if (!decoded || !decoded->starts_with(base_path_)) {
-    logger_->Warn("bad request path", {{"path", path}});
+    WarnLimited("bad request path", "path", path);
     return answer(Error(400, "bad request"));
   }
   std::string_view rest = decoded->substr(base_path_.size());
@@ -61,7 +69,7 @@ bool PeerHandler::Handle(std::string_view method, std::string_view path, const s
   if (method == "PUT") {
     groupcachepb::SetRequest request;
     if (!request.ParseFromString(body)) {
-      logger_->Warn("undecodable PUT body", {{"group", group_name}});
+      WarnLimited("undecodable PUT body", "group", group_name);
       return answer(Error(400, "undecodable SetRequest body"));
     }
     // The key is the URL's: a body naming another key must not redirect

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "../log_limiter.h"
 #include "get_response.h"
 #include "groupcache/context.h"
 #include "groupcache/http_pool.h"
@@ -95,10 +96,15 @@ class PeerHandler {
   // Makes `reply` (a default-built one) the answer carrying `value`.
   static void FillValue(PeerReply* reply, ByteView value);
 
+  // A warning about a bad request, at most one per 10 s (a client can
+  // send thousands a second), with the count of those held back.
+  void WarnLimited(std::string_view message, std::string_view key, std::string_view value) const;
+
   Registry* registry_;
   std::string base_path_;
   size_t max_key_bytes_;
   Logger* logger_;
+  mutable LogLimiter bad_request_log_{std::chrono::seconds(10)};
 };
 
 }  // namespace groupcache::internal

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
+
+#include "groupcache/registry.h"
 
 namespace groupcache::internal {
 namespace {
@@ -30,6 +33,33 @@ TEST(PeerHandlerTest, TheForwardedMarkIsOneWholeQueryParameter) {
   EXPECT_FALSE(PeerHandler::IsForwarded("hop=1x&b"));
   EXPECT_FALSE(PeerHandler::IsForwarded("hop"));
   EXPECT_FALSE(PeerHandler::IsForwarded("&&"));
+}
+
+class CountingLogger final : public Logger {
+ public:
+  bool Enabled(LogLevel) const override { return true; }
+  void Log(LogLevel, std::string_view message, std::initializer_list<LogField> fields) override {
+    std::string line(message);
+    for (const LogField& f : fields) line += " " + std::string(f.key) + "=" + std::string(f.value);
+    lines.push_back(std::move(line));
+  }
+  std::vector<std::string> lines;
+};
+
+// A client can send thousands of bad requests a second: each gets its 400,
+// but the log gets one line per 10 s, saying how many it held back.
+TEST(PeerHandlerTest, BadRequestsAreLoggedAtMostOncePerPeriod) {
+  Registry registry(RegistryOptions{NewNullLogger()});
+  CountingLogger logger;
+  PeerHandler handler(&registry, HttpPoolOptions{}, &logger);
+  for (int i = 0; i < 1000; ++i) {
+    PeerReply reply;
+    PeerHandler::Pending pending;
+    ASSERT_TRUE(handler.Handle("GET", "/_groupcache/%zz", "", &reply, &pending));
+    EXPECT_EQ(reply.status, 400);
+  }
+  ASSERT_EQ(logger.lines.size(), 1U);
+  EXPECT_EQ(logger.lines[0], "bad request path path=/_groupcache/%zz suppressed=0");
 }
 
 }  // namespace
