@@ -440,6 +440,10 @@ int main(int argc, char** argv) {
 
   groupcache::LogLevel level = groupcache::LogLevel::kInfo;
   if (!groupcache::ParseLogLevel(log_level, &level)) return Fail("bad --log-level " + log_level);
+  groupcache::LogFormat format = groupcache::LogFormat::kText;
+  if (!groupcache::ParseLogFormat(log_format, &format)) {
+    return Fail("bad --log-format " + log_format);
+  }
   if (disc.kind.empty() && listen.empty()) return Fail("--listen or --discovery is required");
   if (!check_config.empty()) {
     for (const auto& plan : *groups) {
@@ -458,10 +462,6 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  groupcache::LogFormat format = groupcache::LogFormat::kText;
-  if (!groupcache::ParseLogFormat(log_format, &format)) {
-    return Fail("bad --log-format " + log_format);
-  }
   auto logger = groupcache::NewDefaultLogger({level, "groupcached", format});
   // A server wants every descriptor it is allowed: the soft limit (often
   // 1024) is below max_connections plus the connections to peers, and the
@@ -580,6 +580,11 @@ int main(int argc, char** argv) {
     if (!listen.empty()) {
       size_t colon = listen.rfind(':');
       node_options.listen_host = listen.substr(0, colon);
+      // [V6]:PORT: Node brackets an IPv6 host itself.
+      std::string& host = node_options.listen_host;
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+      }
       if (node_options.port == 0 && colon != std::string::npos) {
         node_options.port = std::atoi(listen.c_str() + colon + 1);
       }

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -217,6 +218,38 @@ TEST(DaemonTest, BadLogFormatExitsWithStatus2) {
   auto daemon = StartDaemon(FreePort(), {"--log-format", "xml"});
   EXPECT_EQ(daemon->Wait(), 2);
   EXPECT_NE(daemon->Log().find("--log-format"), std::string::npos) << daemon->Log();
+  // --check-config checks it too (it said "ok" to what --config refuses).
+  const std::string file = std::string(::testing::TempDir()) + "logformat.yaml";
+  std::ofstream(file) << "groups:\n  - name: g\n    loader: synthetic:8\n";
+  ChildProcess check({GROUPCACHE_GROUPCACHED, "--check-config", file, "--listen", "127.0.0.1:1",
+                      "--log-format", "xml"},
+                     std::string(::testing::TempDir()) + "check-logformat.log");
+  EXPECT_EQ(check.Wait(), 2) << check.Log();
+  EXPECT_NE(check.Log().find("--log-format"), std::string::npos) << check.Log();
+}
+
+// With discovery, --listen [V6]:PORT binds that address (it was refused
+// as "bad listen host '[::1]'", while the same flag worked without).
+TEST(DaemonTest, ABracketedIpv6ListenWorksWithDiscovery) {
+  int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 any{};
+  any.sin6_family = AF_INET6;
+  any.sin6_addr = in6addr_loopback;
+  const bool v6 = probe >= 0 && bind(probe, reinterpret_cast<sockaddr*>(&any), sizeof any) == 0;
+  if (probe >= 0) close(probe);
+  if (!v6) GTEST_SKIP() << "no IPv6 loopback here";
+  const int port = FreePort();
+  const std::string p = std::to_string(port);
+  ChildProcess daemon({"/usr/bin/env", "NODE_IP=::1", "GROUP_PORT=" + p, GROUPCACHE_GROUPCACHED,
+                       "--discovery", "static", "--listen", "[::1]:" + p, "--peers", "[::1]:" + p,
+                       "--group", "g", "--loader", "synthetic:8"},
+                      std::string(::testing::TempDir()) + "v6-" + p + ".log");
+  bool up =
+      WaitFor([&] { return daemon.Log().find("listening on port") != std::string::npos; }, 5s);
+  EXPECT_TRUE(up) << daemon.Log();
+  EXPECT_NE(daemon.Log().find("http://[::1]:" + p), std::string::npos) << daemon.Log();
+  daemon.Kill(SIGTERM);
+  EXPECT_EQ(daemon.Wait(), 0) << daemon.Log();
 }
 
 // --peers and --self must be peer URLs, and a node listening on every
