@@ -232,7 +232,6 @@ class Parser {
   std::optional<milliseconds> LimitDuration(const YAML::Node& value, int line,
                                             std::string_view path, std::string_view limit_flag);
   void CheckLimit(std::string_view flag, const std::string& text, int line, std::string_view path);
-  void CheckPairs(const Config& config);
 
   std::string file_;
   std::vector<std::string> errors_;
@@ -273,7 +272,6 @@ void Parser::Parse(const YAML::Node& root, Config* config) {
               Error(line, path, "unknown key (want one of " + KeysBelow("") + ")");
             }
           });
-  CheckPairs(*config);
 }
 
 void Parser::Section(const YAML::Node& map, const std::string& path, int line, Config* config) {
@@ -523,23 +521,6 @@ void Parser::Group(const YAML::Node& map, const std::string& path, int line, Gro
 
 // The pairings the command line enforces with CLI11's needs(), for the
 // file's own settings.
-void Parser::CheckPairs(const Config& config) {
-  auto need = [&](std::string_view flag, std::string_view needed) {
-    const FlagSetting* have = config.Find(flag);
-    if (have == nullptr || config.Find(needed) != nullptr) return;
-    if (have->values == std::vector<std::string>{"false"}) return;  // a bool left off
-    for (const Key& key : kKeys) {
-      if (key.flag == needed) Error(have->line, have->path, "needs " + std::string(key.path));
-    }
-  };
-  need("--tls-cert", "--tls-key");
-  need("--tls-key", "--tls-cert");
-  need("--tls-client-cert", "--tls-client-key");
-  need("--tls-client-key", "--tls-client-cert");
-  need("--tls-require-client-cert", "--tls-cert");
-  need("--tls-require-client-cert", "--tls-ca");
-}
-
 std::string Where(const Config& config, int line, std::string_view path) {
   return config.file + ":" + std::to_string(line) + ": " + std::string(path);
 }
@@ -719,6 +700,44 @@ std::string FormatSize(int64_t bytes) {
     if (bytes >= one && bytes % one == 0) return std::to_string(bytes >> shift) + unit;
   }
   return std::to_string(bytes);
+}
+
+Status CheckTlsPairs(const CLI::App& app, const Config* config, const FlagSources& from_file) {
+  auto given = [&app](std::string_view flag) {
+    const CLI::Option* option = app.get_option_no_throw(std::string(flag));
+    if (option == nullptr || option->count() == 0) return false;
+    // A boolean set to false (in the file, or --flag=false) is not given.
+    return option->results() != std::vector<std::string>{"false"};
+  };
+  // Where a setting came from, for the message: FILE:LINE: key, or the flag.
+  auto name = [&](std::string_view flag) -> std::string {
+    if (config != nullptr && from_file.contains(flag)) {
+      if (const FlagSetting* setting = config->Find(flag)) {
+        return Where(*config, setting->line, setting->path);
+      }
+    }
+    return std::string(flag);
+  };
+  auto wanted = [](std::string_view flag) -> std::string {
+    for (const Key& key : kKeys) {
+      if (key.flag == flag) return std::string(flag) + " (" + std::string(key.path) + ")";
+    }
+    return std::string(flag);
+  };
+  static constexpr std::pair<std::string_view, std::string_view> kPairs[] = {
+      {"--tls-cert", "--tls-key"},
+      {"--tls-key", "--tls-cert"},
+      {"--tls-client-cert", "--tls-client-key"},
+      {"--tls-client-key", "--tls-client-cert"},
+      {"--tls-require-client-cert", "--tls-cert"},
+      {"--tls-require-client-cert", "--tls-ca"},
+  };
+  for (const auto& [flag, needed] : kPairs) {
+    if (given(flag) && !given(needed)) {
+      return InvalidArgumentError(name(flag) + ": needs " + wanted(needed));
+    }
+  }
+  return {};
 }
 
 }  // namespace groupcache::daemon

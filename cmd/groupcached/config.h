@@ -148,6 +148,14 @@ using FlagSources = std::set<std::string, std::less<>>;
 // the key path.
 Status ApplyConfig(const Config& config, CLI::App* app, FlagSources* from_file);
 
+// The TLS settings that come in pairs (--tls-cert and --tls-key,
+// --tls-client-cert and --tls-client-key; --tls-require-client-cert needs
+// --tls-cert and --tls-ca), checked on what the command line and the file
+// (`config`, if any, once applied) give together: a pair may be split
+// between the two. Errors: InvalidArgument naming the lone setting (FILE:LINE
+// and its key path when it came from the file) and what it needs.
+Status CheckTlsPairs(const CLI::App& app, const Config* config, const FlagSources& from_file);
+
 // The values of --group, --cache-bytes and --loader (given or default).
 struct CommandLineGroup {
   std::string name;

@@ -388,24 +388,20 @@ int main(int argc, char** argv) {
   app.add_option("--nats-heartbeat", disc.heartbeat, "announce period (default 500ms)");
   app.add_option("--nats-node-ttl", disc.node_ttl,
                  "silence after which a node is gone (default 3 x heartbeat)");
-  auto* tls_cert = app.add_option("--tls-cert", tls.cert,
-                                  "PEM certificate chain: serve TLS only, as an https:// node");
-  auto* tls_key = app.add_option("--tls-key", tls.key, "PEM private key of --tls-cert");
-  tls_cert->needs(tls_key);
-  tls_key->needs(tls_cert);
-  auto* tls_ca = app.add_option("--tls-ca", tls.ca,
-                                "PEM CAs that peers' certificates must chain to "
-                                "(default: the system's)");
-  auto* client_cert = app.add_option("--tls-client-cert", tls.client_cert,
-                                     "PEM certificate presented to peers (mutual TLS)");
-  auto* client_key =
-      app.add_option("--tls-client-key", tls.client_key, "PEM private key of --tls-client-cert");
-  client_cert->needs(client_key);
-  client_key->needs(client_cert);
+  app.add_option("--tls-cert", tls.cert,
+                 "PEM certificate chain: serve TLS only, as an https:// node");
+  app.add_option("--tls-key", tls.key, "PEM private key of --tls-cert");
+  app.add_option("--tls-ca", tls.ca,
+                 "PEM CAs that peers' certificates must chain to "
+                 "(default: the system's)");
+  app.add_option("--tls-client-cert", tls.client_cert,
+                 "PEM certificate presented to peers (mutual TLS)");
+  app.add_option("--tls-client-key", tls.client_key, "PEM private key of --tls-client-cert");
+  // The pairs are checked after the file is applied (CheckTlsPairs): a
+  // pair may be split between the file and the command line.
   app.add_flag("--tls-require-client-cert", tls.require_client_cert,
-               "mutual TLS: refuse peers without a certificate from --tls-ca")
-      ->needs(tls_cert)
-      ->needs(tls_ca);
+               "mutual TLS: refuse peers without a certificate from --tls-ca (needs --tls-cert "
+               "and --tls-ca)");
   limit_flags.AddTo(&app);
   try {
     app.parse(argc, argv);
@@ -425,6 +421,10 @@ int main(int argc, char** argv) {
     if (auto s = groupcache::daemon::ApplyConfig(*config, &app, &from_file); !s.ok()) {
       return Fail(s.message());
     }
+  }
+  if (auto s = groupcache::daemon::CheckTlsPairs(app, config ? &*config : nullptr, from_file);
+      !s.ok()) {
+    return Fail(s.message());
   }
 
   groupcache::HttpPoolOptions options;

@@ -175,7 +175,6 @@ TEST(ConfigTest, EachErrorNamesLineAndKey) {
       {"groups:\n  - just-a-name\n",
        "f.yaml:2: groups[0]: want a map with name, loader, ..., got \"just-a-name\""},
       {"node:\n  listen: a\n  listen: b\n", "f.yaml:3: node.listen: given twice"},
-      {"tls:\n  cert: c.pem\n", "f.yaml:2: tls.cert: needs tls.key"},
       {"- a\n- b\n",
        "f.yaml:1: (top level): want a map of node, discovery, tls, limits, logging, groups, "
        "got a list"},
@@ -270,6 +269,51 @@ TEST(ConfigTest, FlagsOverrideTheFile) {
   EXPECT_EQ(options.io_threads, 5);
   EXPECT_EQ(options.idle_timeout, milliseconds(10000));
   EXPECT_EQ(options.client_idle_timeout, milliseconds(5000));
+}
+
+// The TLS pairs are checked on what the file and the command line give
+// together: a pair may be split between them (both forms were refused),
+// and a lone setting is named where it came from.
+TEST(ConfigTest, TlsPairsMayBeSplitBetweenTheFileAndTheCommandLine) {
+  struct Case {
+    std::string file;
+    std::vector<std::string> args;
+    std::string error;  // "" for none
+  };
+  const std::vector<Case> cases = {
+      {"tls: {cert: c.pem, key: k.pem, ca: ca.pem}\n", {"--tls-require-client-cert"}, ""},
+      {"tls: {require_client_cert: true}\n",
+       {"--tls-cert", "c", "--tls-key", "k", "--tls-ca", "a"},
+       ""},
+      {"tls: {cert: c.pem}\n", {"--tls-key", "k"}, ""},
+      {"tls: {require_client_cert: false}\n", {}, ""},
+      {"\ntls:\n  cert: c.pem\n", {}, "f.yaml:3: tls.cert: needs --tls-key (tls.key)"},
+      {"",
+       {"--tls-client-key", "k"},
+       "--tls-client-key: needs --tls-client-cert (tls.client_cert)"},
+      {"tls: {cert: c.pem, key: k.pem}\n",
+       {"--tls-require-client-cert"},
+       "--tls-require-client-cert: needs --tls-ca (tls.ca)"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.file + " with " + std::to_string(c.args.size()) + " args");
+    Result<Config> config = ParseConfig(c.file, "f.yaml");
+    ASSERT_TRUE(config.ok()) << config.status().message();
+    App app;
+    std::string cert, key, ca, client_cert, client_key;
+    bool require = false;
+    app.app.add_option("--tls-cert", cert);
+    app.app.add_option("--tls-key", key);
+    app.app.add_option("--tls-ca", ca);
+    app.app.add_option("--tls-client-cert", client_cert);
+    app.app.add_option("--tls-client-key", client_key);
+    app.app.add_flag("--tls-require-client-cert", require);
+    app.Parse(c.args);
+    FlagSources from_file;
+    ASSERT_TRUE(ApplyConfig(*config, &app.app, &from_file).ok());
+    Status s = CheckTlsPairs(app.app, &*config, from_file);
+    EXPECT_EQ(s.message(), c.error);
+  }
 }
 
 TEST(ConfigTest, ApplyRefusesAFlagTheAppLacks) {
