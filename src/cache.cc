@@ -1,5 +1,6 @@
 #include "cache.h"
 
+#include <algorithm>
 #include <bit>
 #include <functional>
 #include <limits>
@@ -21,12 +22,20 @@ size_t AutoShards(int64_t cache_bytes) {
   return n;
 }
 
+// The count asked for, as a power of two that ShardFor can address and
+// that leaves every shard at least one byte.
+size_t ExplicitShards(int64_t cache_bytes, int shards) {
+  size_t n = std::bit_ceil(
+      std::min(static_cast<size_t>(shards), static_cast<size_t>(Cache::kMaxExplicitShards)));
+  if (cache_bytes > 0) n = std::min(n, std::bit_floor(static_cast<uint64_t>(cache_bytes)));
+  return n;
+}
+
 }  // namespace
 
 Cache::Cache(int64_t cache_bytes, int shards, Eviction eviction)
     : budget_(cache_bytes < 0 ? 0 : cache_bytes),
-      shard_count_(shards > 0 ? std::bit_ceil(static_cast<size_t>(shards))
-                              : AutoShards(cache_bytes)),
+      shard_count_(shards > 0 ? ExplicitShards(cache_bytes, shards) : AutoShards(cache_bytes)),
       shards_(std::make_unique<Shard[]>(shard_count_)) {
   shard_budget_ = budget_ / static_cast<int64_t>(shard_count_);
   for (size_t i = 0; i < shard_count_; ++i) {
@@ -152,6 +161,10 @@ bool Cache::AddLocked(Shard& s, CacheType which, const HashedKey& key, const Byt
   ClosedGate closed(GateOf(s));
   EvictionStore& store = which == CacheType::kMain ? *s.main : *s.hot;
   const int64_t before = s.main->bytes() + s.hot->bytes();
+  // A copy of the key in the other store is older (a hot mirror from
+  // before a ring change, say): hidden behind this one while both live, it
+  // would be served again once this one is evicted.
+  (which == CacheType::kMain ? *s.hot : *s.main).Remove(key);
   store.Add(key, value);
   const int64_t added = s.main->bytes() + s.hot->bytes() - before;
   const int64_t freed = EvictLocked(s, shard_budget_, std::numeric_limits<int64_t>::max(), &store);

@@ -86,11 +86,13 @@ class CacheFill {
 class Cache {
  public:
   static constexpr int64_t kMinShardBytes = 4 << 20;
-  static constexpr int kMaxShards = 16;
+  static constexpr int kMaxShards = 16;               // chosen automatically
+  static constexpr int kMaxExplicitShards = 1 << 16;  // asked for (ShardFor's bits)
 
   // cache_bytes <= 0 disables caching (every Add is dropped), as in Go.
   // shards == 0 picks the count automatically (see above); otherwise it is
-  // rounded up to a power of two.
+  // rounded up to a power of two, at most kMaxExplicitShards and at most
+  // cache_bytes (a shard of no bytes would cache nothing).
   explicit Cache(int64_t cache_bytes, int shards = 0, Eviction eviction = Eviction::kS3Fifo);
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
@@ -157,9 +159,10 @@ class Cache {
   };
 
   Shard& ShardFor(const HashedKey& key) {
-    // The top bits: the index inside a shard buckets by the low bits of
-    // the same hash, so the two choices stay independent.
-    return shards_[(key.hash >> 56) & (shard_count_ - 1)];
+    // The top 16 bits (kMaxExplicitShards): the index inside a shard
+    // buckets by the low bits of the same hash, so the two choices stay
+    // independent.
+    return shards_[(key.hash >> 48) & (shard_count_ - 1)];
   }
   // The gate a writer closes, or nullptr under a policy without one.
   static ReaderGate* GateOf(Shard& s) { return s.main_reader != nullptr ? &s.gate : nullptr; }

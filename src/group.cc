@@ -140,7 +140,17 @@ void RemoveFromPeersBut(const Context& ctx, const std::string& group, PeerPicker
     if (p != skip) others.push_back(std::move(p));
   }
   std::vector<Status> results(others.size());
-  ParallelFor(others.size(), [&](size_t i) { results[i] = others[i]->Remove(ctx, group, key); });
+  // On threads of their own: a PeerClient (an interface applications may
+  // implement) that throws must fail its peer, not std::terminate.
+  ParallelFor(others.size(), [&](size_t i) {
+    try {
+      results[i] = others[i]->Remove(ctx, group, key);
+    } catch (const std::exception& e) {
+      results[i] = InternalError(std::string("Remove threw: ") + e.what());
+    } catch (...) {
+      results[i] = InternalError("Remove threw a non-standard exception");
+    }
+  });
   for (size_t i = 0; i < others.size(); ++i) {
     if (!results[i].ok()) failures->Record(*others[i], results[i]);
   }

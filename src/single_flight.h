@@ -328,10 +328,18 @@ class SingleFlight {
       waiters.swap(call->async_waiters);
     }
     call->cv.notify_all();
+    // Every waiter is answered even if a callback throws; the first
+    // exception then goes on to the completing thread, as it would have.
+    std::exception_ptr thrown;
     for (auto& waiter : waiters) {
-      if (waiter.rerun && waiter.rerun(*call, waiter.done)) continue;
-      waiter.done(*call->result);
+      try {
+        if (waiter.rerun && waiter.rerun(*call, waiter.done)) continue;
+        waiter.done(*call->result);
+      } catch (...) {
+        if (!thrown) thrown = std::current_exception();
+      }
     }
+    if (thrown) std::rethrow_exception(thrown);
     // The waiters' cancellation hooks unregister here, with no lock held
     // (a hook running on another thread is waited for).
   }

@@ -98,6 +98,8 @@ struct GroupOptions {
   // Required.
   Getter getter;
   // Lock shards of the cache; 0 picks one per >= 4 MiB of budget, up to 16.
+  // Another count is rounded up to a power of two, at most 65536 and at
+  // most cache_bytes.
   // Each shard evicts by the policy (below) to its share of the budget;
   // 1 shard with Eviction::kLru gives exactly Go's global LRU order.
   int cache_shards = 0;

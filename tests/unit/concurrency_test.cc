@@ -369,6 +369,27 @@ TEST(SingleFlightTest, AForgottenCallAnswersItsCallersAndLeavesItsSuccessor) {
   EXPECT_EQ(flight.InFlight(), 0U);
 }
 
+// A waiter's callback that throws does not strand the waiters after it;
+// the exception still reaches the thread that completed the call.
+TEST(SingleFlightTest, ACallbackThatThrowsLeavesTheOtherWaitersAnswered) {
+  using Flight = internal::SingleFlight<int>;
+  Flight flight;
+  std::vector<Flight::Finisher> kept;
+  auto keep = [&](const Context&, std::string_view, const Flight::Finisher& f) {
+    kept.push_back(f);
+  };
+  flight.DoAsync(
+      {}, "k", keep, [](const Result<int>&) { throw std::runtime_error("callback exploded"); },
+      nullptr);
+  Results<int> after;
+  flight.DoAsync({}, "k", keep, after.Callback(), nullptr);
+  ASSERT_EQ(kept.size(), 1U);
+  EXPECT_THROW(kept[0](7), std::runtime_error);
+  ASSERT_EQ(after.size(), 1U);
+  EXPECT_EQ(*after.got()[0], 7);
+  EXPECT_EQ(flight.InFlight(), 0U);
+}
+
 TEST(SingleFlightTest, AsyncFollowerRunsAgainWhenOnlyTheLeadersContextEnded) {
   using Flight = internal::SingleFlight<int>;
   Flight flight;

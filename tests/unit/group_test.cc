@@ -392,6 +392,35 @@ TEST_F(GroupTest, RemoveClearsOwnerLocalAndEveryOtherPeer) {
   EXPECT_EQ(owner->gets.load(), 2);  // not served from a stale hot copy
 }
 
+// PeerClient is an interface an application may implement: one whose
+// Remove throws (on the fan-out's own threads) fails its peer, and the
+// process goes on.
+class ThrowingRemovePeer : public FakePeer {
+ public:
+  using FakePeer::FakePeer;
+  Status Remove(const Context&, std::string_view, std::string_view) override {
+    throw std::runtime_error("remove exploded");
+  }
+};
+
+TEST_F(GroupTest, APeerWhoseRemoveThrowsFailsThatPeerOnly) {
+  auto picker = UsePicker();
+  auto owner = std::make_shared<FakePeer>("http://owner:1");
+  auto thrower1 = std::make_shared<ThrowingRemovePeer>("http://other:1");
+  auto thrower2 = std::make_shared<ThrowingRemovePeer>("http://other:2");
+  auto fine = std::make_shared<FakePeer>("http://other:3");
+  picker->Route("k", owner);
+  picker->AddBystander(thrower1);
+  picker->AddBystander(thrower2);
+  picker->AddBystander(fine);
+  auto g = MakeGroup(Counting());
+  Status s = g->Remove({}, "k");
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
+  EXPECT_NE(s.message().find("remove exploded"), std::string::npos) << s.ToString();
+  EXPECT_EQ(fine->removes.load(), 1);
+  EXPECT_EQ(owner->removes.load(), 1);
+}
+
 TEST_F(GroupTest, RemoveReportsEveryFailedPeerAfterTryingAll) {
   auto picker = UsePicker();
   auto owner = std::make_shared<FakePeer>("http://owner:1");

@@ -163,6 +163,40 @@ TEST_P(CacheTest, ShardCountFollowsBudget) {
   EXPECT_EQ(Cache(1 << 20, 3).shards(), 4);
 }
 
+// Every shard asked for gets keys and keeps its share (the shard index
+// used 8 bits of the hash, so past 256 shards the rest of the budget was
+// never used), and no shard is left without a byte.
+// A key is in one store at a time: a newer value in one replaces an older
+// copy in the other, which would otherwise come back once the newer one
+// was evicted.
+TEST_P(CacheTest, AddingToOneStoreDropsTheKeyFromTheOther) {
+  Cache cache(1000, 1, GetParam());
+  cache.Add(CacheType::kHot, "k", ByteView::Copy("old"));
+  cache.Add(CacheType::kMain, "k", ByteView::Copy("new"));
+  EXPECT_EQ(cache.Stats(CacheType::kHot).items, 0);
+  EXPECT_EQ(cache.Stats(CacheType::kHot).bytes, 0);
+  cache.Add(CacheType::kHot, "k", ByteView::Copy("newer"));
+  EXPECT_EQ(cache.Stats(CacheType::kMain).items, 0);
+  ByteView out;
+  ASSERT_TRUE(cache.Lookup("k", &out));
+  EXPECT_EQ(out, "newer");
+}
+
+TEST_P(CacheTest, ManyShardsAllHoldTheirShare) {
+  Cache cache(64LL << 20, 1024, GetParam());
+  ASSERT_EQ(cache.shards(), 1024);
+  const std::string value(1000, 'v');
+  for (int i = 0; i < 64000; ++i) {
+    cache.Add(CacheType::kMain, "key-" + std::to_string(i), ByteView::Copy(value));
+  }
+  EXPECT_GT(cache.Stats(CacheType::kMain).bytes, 48LL << 20);
+  Cache tiny(100, 1024, GetParam());
+  EXPECT_LE(tiny.shards(), 64);
+  tiny.Add(CacheType::kMain, "k", ByteView::Copy("v"));
+  ByteView out;
+  EXPECT_TRUE(tiny.Lookup("k", &out));
+}
+
 TEST_P(CacheTest, ShardedCacheKeepsEveryKeyReachable) {
   Cache cache(64LL << 20, 0, GetParam());
   for (int i = 0; i < 1000; ++i) {
@@ -292,7 +326,7 @@ TEST(KeyHashTest, SpreadsKeysOfEveryLength) {
   for (int i = 0; i < kKeys; ++i) {
     uint64_t h = KeyHash("key-" + std::to_string(i));
     EXPECT_TRUE(seen.insert(h).second) << i;
-    ++shards[(h >> 56) & 15];  // the bits Cache::ShardFor uses
+    ++shards[(h >> 48) & 15];  // the bits Cache::ShardFor uses
   }
   for (int count : shards) {
     EXPECT_GT(count, kKeys / 16 * 9 / 10);
