@@ -233,6 +233,10 @@ class OriginClient::Impl {
     out.date = header(http::field::date);
     out.age = header(http::field::age);
     out.body = std::move(response.body());
+    // Unregistered first (waiting for a hook under way): a cancel after the
+    // check below would queue a close that the connection's next, unrelated
+    // request would run into once it is pooled.
+    stop = Context::Registration();
     a.keep = response.keep_alive() && !cancelled;
     conn.tcp().expires_never();
     a.result = std::move(out);

@@ -760,6 +760,18 @@ class HttpPool::Impl {
       co_return LongRead::kReply;
     }
     body_share = BodyReservation(&body_budget_, bytes);
+    // A client that asked for a go-ahead (curl does for bodies over 1 MiB)
+    // otherwise waits about a second before it sends the body (RFC 9110
+    // 10.1.1). A refused request (above) gets its final answer instead.
+    if (parser.get().version() >= 11 &&
+        beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      watchdog.ExpireAfter(options_.request_timeout);
+      co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      watchdog.Disarm();
+      if (ec) co_return LongRead::kFailed;
+    }
     watchdog.ExpireAfter(options_.request_timeout);
     co_await http::async_read(stream, buffer, parser,
                               asio::redirect_error(asio::use_awaitable, ec));

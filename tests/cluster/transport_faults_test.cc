@@ -343,5 +343,29 @@ TEST(TransportFaultsTest, ATransferEncodingOtherThanChunkedIsRefusedAndNothingEl
   EXPECT_EQ(node.loads, 1);
 }
 
+// A client that sends "Expect: 100-continue" (curl, for bodies over 1 MiB)
+// waits for a go-ahead before its body: it gets one at once, not after its
+// own timeout (about a second).
+TEST(TransportFaultsTest, AnExpect100ContinueGetsItsGoAheadAtOnce) {
+  Node node("http://127.0.0.1:1");
+  int fd = testing::ConnectLoopback(node.pool->port());
+  ASSERT_GE(fd, 0);
+  const std::string head =
+      "PUT /_groupcache/g/k HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+      "Content-Length: 5\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 500), 1) << "no 100 Continue within 500 ms";
+  char buf[4096];
+  ssize_t n = recv(fd, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_EQ(send(fd, "\x0a\x01k\x12\x00", 5, MSG_NOSIGNAL), 5);  // a SetRequest
+  std::string answer;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) answer.append(buf, static_cast<size_t>(n));
+  close(fd);
+  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 200") << answer;
+}
+
 }  // namespace
 }  // namespace groupcache
