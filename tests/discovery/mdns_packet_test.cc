@@ -373,60 +373,6 @@ TEST(MdnsPacketTest, WhatIsNotAGoodbye) {
   EXPECT_TRUE(Goodbyes(m, kService).empty());
 }
 
-// Where an instance announces itself from is where its goodbye will come
-// from: Announced names the instances a response speaks for.
-TEST(MdnsPacketTest, AnAnnouncementNamesItsInstance) {
-  EXPECT_EQ(Announced(Parse(Announcement("node-1", 4500)), kService),
-            (std::vector<std::string>{"node-1"}));
-  // A resolver's refresh is answered with the SRV or TXT alone.
-  EXPECT_EQ(Announced(Parse(PacketBuilder().Srv(Instance("a"), 120, 1, {"h", "local"}).bytes()),
-                      kService),
-            (std::vector<std::string>{"a"}));
-  EXPECT_EQ(Announced(Parse(PacketBuilder().Txt(Instance("a"), 120, {"x=1"}).bytes()), kService),
-            (std::vector<std::string>{"a"}));
-  // Once each, compared as DNS does, in the case first seen.
-  Bytes mixed = PacketBuilder()
-                    .Srv(Instance("Node-1"), 120, 1, {"h", "local"})
-                    .Ptr(kService, 4500, Instance("node-1"))
-                    .Ptr(kService, 4500, Instance("b"))
-                    .bytes();
-  EXPECT_EQ(Announced(Parse(mixed), kService), (std::vector<std::string>{"Node-1", "b"}));
-}
-
-TEST(MdnsPacketTest, WhatAnnouncesNoInstance) {
-  struct Case {
-    const char* why;
-    Bytes packet;
-  };
-  const Name http = {"_http", "_tcp", "local"};
-  std::vector<Case> cases = {
-      {"a goodbye", Announcement("node-1", 0)},
-      {"a real Avahi goodbye", Bytes(std::begin(kAvahiGoodbye), std::end(kAvahiGoodbye))},
-      {"a real Avahi query", Bytes(std::begin(kAvahiBrowseQuery), std::end(kAvahiBrowseQuery))},
-      {"another service", PacketBuilder().Ptr(http, 120, Instance("a", http)).bytes()},
-      {"an SRV of another service",
-       PacketBuilder().Srv(Instance("a", http), 120, 1, {"h", "local"}).bytes()},
-      {"an SRV two labels under the service",
-       PacketBuilder()
-           .Srv({"x", "a", "_groupcache", "_tcp", "local"}, 120, 1, {"h", "local"})
-           .bytes()},
-      {"a host's address alone",
-       PacketBuilder().A({"host-1", "local"}, 120, {10, 0, 0, 1}).bytes()},
-      {"a query's known answer", PacketBuilder(0x0000)
-                                     .Question(kService, kTypePtr)
-                                     .Ptr(kService, 120, Instance("a"))
-                                     .bytes()},
-      {"a response with a question",
-       PacketBuilder().Question(kService, kTypePtr).Ptr(kService, 120, Instance("a")).bytes()},
-      {"a response with RCODE 3", PacketBuilder(0x8403).Ptr(kService, 120, Instance("a")).bytes()},
-      {"an announcement in the additional section only",
-       PacketBuilder().In(PacketBuilder::kAdditional).Ptr(kService, 120, Instance("a")).bytes()},
-  };
-  for (const Case& c : cases) {
-    EXPECT_TRUE(Announced(Parse(c.packet), kService).empty()) << c.why;
-  }
-}
-
 TEST(MdnsPacketTest, SameNameIgnoresAsciiCaseOnly) {
   EXPECT_TRUE(SameName({"AbC", "local"}, {"aBc", "LOCAL"}));
   EXPECT_TRUE(SameName({}, {}));

@@ -43,9 +43,7 @@
 // 5353, SO_REUSEPORT, the same interfaces) and parses responses with its own
 // defensive parser (mdns/packet.h, fuzzed by fuzz/mdns_packet_fuzz.cc)
 // looking only for goodbyes (TTL 0) of the service's PTR sent from the
-// instance's own host: the address it resolves to, or one its announcements
-// came from (with a VIP or a second address on the interface, Avahi sends
-// from only one of them). The instance leaves the ring at once. Should Avahi
+// instance's own address: the instance leaves the ring at once. Should Avahi
 // still have the instance 1.5 s later (it was re-announced), it is added
 // back.
 //
@@ -55,7 +53,7 @@
 // Avahi would then report a live node gone until it announces again (which
 // Avahi rate-limits: seconds). So, for 2 s after the listener above sees a
 // packet from port 5353 it cannot parse, or a goodbye from an address that
-// is not the instance's host's, a removal Avahi reports is checked first: a fresh
+// is not the instance's, a removal Avahi reports is checked first: a fresh
 // resolver (Avahi's cache, else the network) has 2 s to find the instance,
 // and only then is it removed. Outside those windows a removal is an expiry
 // or a real goodbye and is acted on at once. The listener joins the group on

@@ -53,9 +53,6 @@ constexpr uint16_t kMdnsPort = 5353;
 // How long an instance whose goodbye we saw stays out of the ring before we
 // believe Avahi again: past Avahi's own one-second goodbye grace.
 constexpr int kGoodbyeRecheckMs = 1500;
-// Source addresses remembered per instance (Instance::speaks_from): a host
-// sends from one address per interface, and a few interfaces at most.
-constexpr size_t kMaxSpeakerAddresses = 4;
 // How long an instance Avahi reports gone, without a goodbye, may take to be
 // found again before we believe it (see Impl::Verify).
 constexpr int kVerifyMs = 2000;
@@ -526,9 +523,6 @@ class MdnsProvider::Impl {
     bool gone_by_goodbye = false;     // left at its goodbye; see kGoodbyeRecheckMs
     AvahiTimeout* recheck = nullptr;  // while set, the instance is kept
     std::unique_ptr<RecheckArg> recheck_arg;
-    // The sources of its announcements, newest last, at most
-    // kMaxSpeakerAddresses: where its goodbye may come from (Goodbye).
-    std::vector<std::string> speaks_from;
   };
 
   State GetState() const {
@@ -1273,51 +1267,24 @@ class MdnsProvider::Impl {
       }
       std::array<char, INET_ADDRSTRLEN> source{};
       ::inet_ntop(AF_INET, &from.sin_addr, source.data(), source.size());
-      for (const std::string& label : mdns_internal::Announced(*m, service_labels_)) {
-        Announcement(label, source.data());
-      }
       for (const std::string& label : mdns_internal::Goodbyes(*m, service_labels_)) {
         Goodbye(label, source.data());
       }
     }
   }
 
-  std::map<std::string, Instance>::iterator FindInstance(const std::string& label) {
-    return std::find_if(instances_.begin(), instances_.end(), [&](const auto& entry) {
+  // A goodbye counts only from the instance's own address: one from
+  // anywhere else is left to Avahi (and Verify).
+  void Goodbye(const std::string& label, const std::string& source) {
+    auto it = std::find_if(instances_.begin(), instances_.end(), [&](const auto& entry) {
       return mdns_internal::SameName({entry.first}, {label});
     });
-  }
-
-  // Remembers where a known instance announces itself from. That is not
-  // always the address it publishes: with a second address on the
-  // interface (a VIP, or NODE_IP a secondary address) Avahi sends every
-  // packet from one of them, the same for its goodbye.
-  void Announcement(const std::string& label, const std::string& source) {
-    auto it = FindInstance(label);
-    if (it == instances_.end()) return;  // not browsed yet: the next one counts
-    std::vector<std::string>& from = it->second.speaks_from;
-    if (auto known = std::find(from.begin(), from.end(), source); known != from.end()) {
-      from.erase(known);
-    } else if (from.size() >= kMaxSpeakerAddresses) {
-      from.erase(from.begin());
-    }
-    from.push_back(source);
-  }
-
-  // A goodbye counts only from the instance's own host: the address it
-  // resolves to, or one its announcements came from. One from anywhere
-  // else is left to Avahi (and Verify).
-  void Goodbye(const std::string& label, const std::string& source) {
-    auto it = FindInstance(label);
     if (it == instances_.end() || it->second.gone_by_goodbye) return;
     if (mdns_internal::SameName({it->first}, {instance_})) return;  // our own, looped back
     Instance& inst = it->second;
-    bool from_itself =
-        std::find(inst.speaks_from.begin(), inst.speaks_from.end(), source) !=
-            inst.speaks_from.end() ||
-        std::any_of(inst.resolvers.begin(), inst.resolvers.end(), [&](const auto& r) {
-          return r.second->found && r.second->found->host == source;
-        });
+    bool from_itself = std::any_of(
+        inst.resolvers.begin(), inst.resolvers.end(),
+        [&](const auto& r) { return r.second->found && r.second->found->host == source; });
     if (!from_itself) {
       MarkSuspect();
       logger_->Debug(std::string(kLog) + "goodbye not from the instance's address; ignored",

@@ -201,62 +201,32 @@ bool SameName(const std::vector<std::string>& a, const std::vector<std::string>&
   return true;
 }
 
-namespace {
-
-// What Avahi checks before it reads a response (avahi-core server.c): a
-// record in any other message changes nothing in Avahi, and must change
-// nothing here. A query's known-answer list (RFC 6762 §7.1) carries PTR
-// records too, but they say what the asker has cached.
-bool AcceptedResponse(const Message& m) {
+std::vector<std::string> Goodbyes(const Message& m, const std::vector<std::string>& service) {
+  std::vector<std::string> instances;
+  // A query's known-answer list (RFC 6762 §7.1) carries PTR records too, but
+  // they say what the asker has cached, not that anyone leaves.
+  if (!m.response) return instances;
+  // What Avahi checks before it reads a response (avahi-core server.c).
   constexpr uint16_t kOpcode = 0x7800;
   constexpr uint16_t kRcode = 0x000f;
-  return m.response && (m.flags & (kOpcode | kRcode)) == 0 && m.questions == 0 && m.authority == 0;
-}
-
-// The instance label of `name` when it is <instance>.<service>, else null.
-const std::string* InstanceLabel(const std::vector<std::string>& name,
-                                 const std::vector<std::string>& service) {
-  if (name.size() != service.size() + 1) return nullptr;
-  for (size_t i = 0; i < service.size(); ++i) {
-    if (!SameLabel(name[i + 1], service[i])) return nullptr;
+  if ((m.flags & (kOpcode | kRcode)) != 0 || m.questions != 0 || m.authority != 0) {
+    return instances;
   }
-  return &name[0];
-}
-
-// The instances named by the answer records of `m` that `names` picks, once
-// each (compared as DNS does), in message order.
-template <typename NamesInstance>
-std::vector<std::string> Instances(const Message& m, const NamesInstance& names) {
-  std::vector<std::string> instances;
-  if (!AcceptedResponse(m)) return instances;
   const size_t answers = std::min(m.records.size(), static_cast<size_t>(m.answers));
   for (size_t a = 0; a < answers; ++a) {
-    const std::string* label = names(m.records[a]);
-    if (label == nullptr) continue;
+    const Record& r = m.records[a];
+    if (r.type != kTypePtr || r.rrclass != kClassIn || r.ttl != 0) continue;
+    if (!SameName(r.name, service) || r.target.size() != service.size() + 1) continue;
+    bool under_service = true;
+    for (size_t i = 0; i < service.size(); ++i) {
+      under_service = under_service && SameLabel(r.target[i + 1], service[i]);
+    }
+    if (!under_service) continue;
     bool seen = false;
-    for (const std::string& instance : instances) seen = seen || SameLabel(instance, *label);
-    if (!seen) instances.push_back(*label);
+    for (const std::string& instance : instances) seen = seen || SameLabel(instance, r.target[0]);
+    if (!seen) instances.push_back(r.target[0]);
   }
   return instances;
-}
-
-}  // namespace
-
-std::vector<std::string> Goodbyes(const Message& m, const std::vector<std::string>& service) {
-  return Instances(m, [&](const Record& r) -> const std::string* {
-    if (r.type != kTypePtr || r.rrclass != kClassIn || r.ttl != 0) return nullptr;
-    return SameName(r.name, service) ? InstanceLabel(r.target, service) : nullptr;
-  });
-}
-
-std::vector<std::string> Announced(const Message& m, const std::vector<std::string>& service) {
-  return Instances(m, [&](const Record& r) -> const std::string* {
-    if (r.rrclass != kClassIn || r.ttl == 0) return nullptr;
-    if (r.type == kTypePtr) {
-      return SameName(r.name, service) ? InstanceLabel(r.target, service) : nullptr;
-    }
-    return r.type == kTypeSrv || r.type == kTypeTxt ? InstanceLabel(r.name, service) : nullptr;
-  });
 }
 
 }  // namespace groupcache::discovery::mdns_internal

@@ -89,15 +89,6 @@ bool SameName(const std::vector<std::string>& a, const std::vector<std::string>&
 // else changes nothing in Avahi, and must change nothing here.
 std::vector<std::string> Goodbyes(const Message& m, const std::vector<std::string>& service);
 
-// The instances that `m` announces, as Goodbyes lists them: answer records
-// of an accepted response with TTL above 0, a class-IN PTR from `service`
-// to <instance>.<service>, or a class-IN SRV or TXT record of
-// <instance>.<service>. mDNS responders answer only for records they own
-// (RFC 6762 §6), so the message's source is an address the instance's host
-// sends from: its goodbye will come from there too, whichever address it
-// publishes.
-std::vector<std::string> Announced(const Message& m, const std::vector<std::string>& service);
-
 }  // namespace groupcache::discovery::mdns_internal
 
 #endif  // GROUPCACHE_SRC_DISCOVERY_MDNS_PACKET_H_
