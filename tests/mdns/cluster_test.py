@@ -103,13 +103,15 @@ class Cluster:
         self.lab.close()
 
     # --- nodes ----------------------------------------------------------
-    def start(self, i, extra=(), name=None):
+    def start(self, i, extra=(), name=None, node_ip=None):
         """Starts node n<i> in a new namespace (or in the lab's member
-        n<i> if it exists already); returns its Proc (whose .started is
-        when it was exec'd)."""
+        n<i> if it exists already), as NODE_IP node_ip (default: the
+        namespace's address); returns its Proc (whose .started is when it
+        was exec'd)."""
         name = name or "n%d" % i
         ns = self.lab.members.get("n%d" % i) or self.lab.add("n%d" % i, i)
-        argv = [GROUPCACHED, "--discovery", "mdns", "--node-name", name, "--node-ip", ns.addr,
+        argv = [GROUPCACHED, "--discovery", "mdns", "--node-name", name,
+                "--node-ip", node_ip or ns.addr,
                 "--group-port", str(PORT), "--listen", "0.0.0.0:%d" % PORT,
                 "--loader", "synthetic:64", "--group", "default", "--log-level", LOG_LEVEL]
         proc = ns.spawn(name, argv + list(extra))
@@ -275,6 +277,29 @@ def test_02_a_clean_stop_leaves_every_ring_within_1s(c):
     status = c.nodes["n3"].popen.wait(timeout=10)
     print("  it exited with status %d %s after the signal" % (status, ms(time.monotonic() - t0)))
     assert status == 0, "SIGTERMed node exited %d\n%s" % (status, c.logs(["n3"]))
+
+
+def test_02b_a_clean_stop_from_a_vip_leaves_every_ring_within_1s(c):
+    """NODE_IP a second address on the interface (a VIP added after the
+    first): the node publishes it, and Avahi sends from it (the newest
+    address), so its goodbye counts at once. (With NODE_IP the older
+    address, packets would leave from the VIP and the goodbye, not from
+    the published address, would take Avahi's slower path: see README.)"""
+    c.start(1)
+    c.start(2)
+    ns = c.lab.add("n3", 3)
+    vip = "%s.%d" % (c.lab.net, 103)
+    ns.ip("addr", "add", vip + "/24", "dev", netns.LEG)
+    assert ns.addresses() == [ns.addr, vip], ns.addresses()
+    c.start(3, node_ip=vip)
+    vip_url = "http://%s:%d" % (vip, PORT)
+    c.wait_rings("3 peers in every ring, n3 as %s" % vip, [c.url("n1"), c.url("n2"), vip_url],
+                 timeout=5.0)
+    t0 = time.monotonic()
+    c.nodes["n3"].send(signal.SIGTERM)
+    took = c.wait_rings("n3 (%s) gone after SIGTERM" % vip, [c.url("n1"), c.url("n2")],
+                        ["n1", "n2"], timeout=1.0, since=t0)
+    print("  SIGTERMed node on a VIP left every ring in %s" % ms(took))
 
 
 def test_03_a_killed_node_leaves_every_ring_within_15s(c):
