@@ -127,10 +127,8 @@ void CacheFill::End() {
   if (cache_ == nullptr) return;
   Cache::Shard& s = cache_->ShardFor(HashedKey{{}, hash_});
   std::lock_guard lock(s.mu);
-  Cache::PendingFill* f = Cache::FindFill(s, hash_);
-  if (f != nullptr && --f->claims == 0) {
-    *f = s.fills.back();
-    s.fills.pop_back();
+  if (auto f = s.fills.find(hash_); f != s.fills.end() && --f->second.claims == 0) {
+    s.fills.erase(f);
   }
   cache_ = nullptr;
 }
@@ -141,20 +139,12 @@ CacheFill Cache::BeginFill(std::string_view k) {
   const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   std::lock_guard lock(s.mu);  // the fills only: readers need no closed gate
-  PendingFill* f = FindFill(s, key.hash);
-  if (f == nullptr) f = &s.fills.emplace_back(PendingFill{key.hash, 0, 0});
-  ++f->claims;
+  PendingFill& f = s.fills[key.hash];
+  ++f.claims;
   fill.cache_ = this;
   fill.hash_ = key.hash;
-  fill.writes_seen_ = f->writes;
+  fill.writes_seen_ = f.writes;
   return fill;
-}
-
-Cache::PendingFill* Cache::FindFill(Shard& s, uint64_t hash) {
-  for (PendingFill& f : s.fills) {
-    if (f.hash == hash) return &f;
-  }
-  return nullptr;
 }
 
 bool Cache::AddLocked(Shard& s, CacheType which, const HashedKey& key, const ByteView& value) {
@@ -192,16 +182,16 @@ void Cache::AddLoaded(const CacheFill& fill, CacheType which, std::string_view k
                       const ByteView& value) {
   if (shard_budget_ <= 0 || fill.cache_ == nullptr) return;
   const HashedKey key = HashedKey::Of(k);
-  if (static_cast<int64_t>(k.size() + value.size()) > budget_) {
-    Remove(k);  // as Add
-    return;
-  }
   Shard& s = ShardFor(key);
   bool over = false;
   {
     std::lock_guard lock(s.mu);
-    const PendingFill* f = FindFill(s, key.hash);
-    if (f == nullptr || f->writes != fill.writes_seen_) return;  // written meanwhile
+    auto f = s.fills.find(key.hash);
+    if (f == s.fills.end() || f->second.writes != fill.writes_seen_) return;  // written meanwhile
+    if (static_cast<int64_t>(k.size() + value.size()) > budget_) {
+      RemoveLocked(s, key);  // as Add; a newer write's value, though, stays
+      return;
+    }
     over = AddLocked(s, which, key, value);
   }
   if (over) EvictElsewhere(static_cast<size_t>(&s - shards_.get()));
@@ -232,6 +222,10 @@ void Cache::Remove(std::string_view k) {
   const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   std::lock_guard lock(s.mu);
+  RemoveLocked(s, key);
+}
+
+void Cache::RemoveLocked(Shard& s, const HashedKey& key) {
   Written(s, key.hash);
   ClosedGate closed(GateOf(s));
   const int64_t before = s.main->bytes() + s.hot->bytes();

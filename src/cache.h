@@ -43,8 +43,8 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
-#include <vector>
 
 #include "eviction_store.h"
 #include "groupcache/byte_view.h"
@@ -137,7 +137,6 @@ class Cache {
   // owner and a load here). Keyed by hash alone: a collision only keeps a
   // value out of the cache.
   struct PendingFill {
-    uint64_t hash = 0;
     uint32_t claims = 0;
     uint64_t writes = 0;  // writes of the key since the first claim
   };
@@ -154,8 +153,9 @@ class Cache {
     // (S3-FIFO): the gate path reads through these. nullptr under LRU.
     const S3Fifo* main_reader = nullptr;
     const S3Fifo* hot_reader = nullptr;
-    // Loads under way in this shard: a few, so a vector, searched in turn.
-    std::vector<PendingFill> fills;
+    // Loads under way in this shard, by key hash: usually a few, but a
+    // miss storm of distinct keys waiting on peers can hold thousands.
+    std::unordered_map<uint64_t, PendingFill> fills;
   };
 
   Shard& ShardFor(const HashedKey& key) {
@@ -181,12 +181,12 @@ class Cache {
   // Takes bytes from shards other than `skip` until the total is within
   // the budget again.
   void EvictElsewhere(size_t skip);
-  // The claims on `hash` in `s`, or nullptr. REQUIRES: s.mu held.
-  static PendingFill* FindFill(Shard& s, uint64_t hash);
   // Counts a write of `hash` against the fills under way. REQUIRES: s.mu.
   static void Written(Shard& s, uint64_t hash) {
-    if (PendingFill* f = FindFill(s, hash)) ++f->writes;
+    if (auto f = s.fills.find(hash); f != s.fills.end()) ++f->second.writes;
   }
+  // Remove's work once the shard's lock is held (a write).
+  void RemoveLocked(Shard& s, const HashedKey& key);
   // Add's work once the shard's lock is held: true if the budget is now
   // exceeded over all shards (EvictElsewhere's turn).
   bool AddLocked(Shard& s, CacheType which, const HashedKey& key, const ByteView& value);

@@ -449,7 +449,13 @@ Status Group::Set(const Context& ctx, std::string_view key, std::string_view val
         }
         Status s = peer->Set(c, name_, key, v);
         if (!s.ok()) return s;
-        if (hot_cache) cache_->Add(CacheType::kHot, key, v);
+        // A write here either way: a fetch of the key under way must not
+        // mirror the owner's older answer, nor may an older mirror stay.
+        if (hot_cache) {
+          cache_->Add(CacheType::kHot, key, v);
+        } else {
+          cache_->Remove(key);
+        }
         ForgetLoads(key);
         return true;
       },

@@ -8,8 +8,9 @@
 // its lookup makes Group's gets one short): the next snapshot could then
 // be one lower. Prometheus reads any decrease of a counter as a reset, and
 // rate() jumps by the counter's whole value. The true counts only grow, so
-// reporting the maximum of what was computed is exact once the lookups in
-// flight have finished.
+// the maximum of what was computed is reported: a value counted early
+// stays over by that much until the true count passes it (by at most the
+// lookups that were in flight at one snapshot).
 //
 // Thread-safe; Report may be called from any thread at once.
 

@@ -259,14 +259,21 @@ class HttpPool::Impl {
     // On the accept loop's strand: with several I/O threads the acceptor
     // and its pause timer must not be touched from two at once. Waited
     // for: once Shutdown returns, a connect must be refused.
-    auto acceptor_closed = std::make_shared<std::promise<void>>();
-    asio::post(accept_strand_, [this, acceptor_closed] {
+    auto close_acceptor = [this] {
       beast::error_code ec;
       acceptor_.close(ec);
       accept_pause_.cancel();
-      acceptor_closed->set_value();
-    });
-    (void)acceptor_closed->get_future().wait_for(std::chrono::seconds(1));
+    };
+    if (threads_.empty()) {
+      close_acceptor();  // never served (Start failed): nothing runs the strand
+    } else {
+      auto acceptor_closed = std::make_shared<std::promise<void>>();
+      asio::post(accept_strand_, [close_acceptor, acceptor_closed] {
+        close_acceptor();
+        acceptor_closed->set_value();
+      });
+      (void)acceptor_closed->get_future().wait_for(std::chrono::seconds(1));
+    }
     WaitForRequests(timeout);
     // What is still running is out of time: loads and jobs waiting on a
     // getter or a peer are cancelled (a getter that honours its context

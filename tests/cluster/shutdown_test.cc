@@ -332,9 +332,9 @@ TEST(ShutdownTest, AfterShutdownKeptConnectionsAreClosedAndConnectsRefused) {
   close(again);
 }
 
-// A GetAsync callback (on the pool's own I/O thread) that drops the last// A GetAsync callback (on
-// the pool's own I/O thread) that drops the last references to the pool and its client: the pool
-// cannot join its own thread, and its io_context must outlive the run() it is inside.
+// A GetAsync callback (on the pool's own I/O thread) that drops the last
+// references to the pool and its client: the pool cannot join its own
+// thread, and its io_context must outlive the run() it is inside.
 TEST(ShutdownTest, AClientPoolDroppedFromItsOwnCallbackEndsCleanly) {
   std::string url = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());  // refused
   for (int round = 0; round < 20; ++round) {

@@ -652,6 +652,25 @@ TEST_F(GroupTest, APeersDeleteDuringAFetchKeepsTheOldAnswerOutOfTheHotCache) {
   EXPECT_EQ(peer->gets.load(), 2);
 }
 
+// A Set made here for a key another peer owns (no hot mirror asked for)
+// is a write here too: a fetch of the key already out does not mirror the
+// owner's older answer.
+TEST_F(GroupTest, ASetHereDuringAFetchKeepsTheOldAnswerOutOfTheHotCache) {
+  auto peer = HeldOwnerOf("k");
+  auto g = MakeGroup(Counting());
+  std::optional<Result<ByteView>> first;
+  g->GetAsync({}, "k", RunInline(),
+              [&first](const Result<ByteView>& r, Group::Source) { first = r; });
+  ASSERT_EQ(peer->held.size(), 1u);
+  ASSERT_TRUE(g->Set({}, "k", "set").ok());  // the owner (the fake) stores it
+  auto held = std::move(peer->held);
+  peer->held.clear();
+  held[0].second(ByteView::Copy("old"));  // the owner's answer from before the PUT
+  ASSERT_TRUE(first && first->ok());
+  EXPECT_EQ(**first, "old");
+  EXPECT_EQ(g->GetCacheStats(CacheType::kHot).items, 0) << "the old answer was mirrored";
+}
+
 // Loads here and fetches have a flight each, but the getter still runs
 // once: a fetch whose owner failed falls back into the load of the key
 // already running here (a forwarded request's), not beside it.

@@ -163,9 +163,41 @@ TEST_P(CacheTest, ShardCountFollowsBudget) {
   EXPECT_EQ(Cache(1 << 20, 3).shards(), 4);
 }
 
-// Every shard asked for gets keys and keeps its share (the shard index
-// used 8 bits of the hash, so past 256 shards the rest of the budget was
-// never used), and no shard is left without a byte.
+// A load's value is cached unless the key was written (added or removed)
+// after the load began; a stale value too large to cache does not remove
+// the newer one either.
+TEST_P(CacheTest, ALoadedValueIsCachedOnlyIfNoWriteCameSinceTheLoadBegan) {
+  Cache cache(100, 1, GetParam());
+  ByteView out;
+  {
+    CacheFill fill = cache.BeginFill("a");
+    cache.AddLoaded(fill, CacheType::kMain, "a", ByteView::Copy("loaded"));
+  }
+  ASSERT_TRUE(cache.Lookup("a", &out));
+  EXPECT_EQ(out, "loaded");
+  {
+    CacheFill fill = cache.BeginFill("b");
+    CacheFill other = cache.BeginFill("c");  // another key's write is no write of b
+    cache.Add(CacheType::kMain, "c", ByteView::Copy("c"));
+    cache.Remove("b");
+    cache.AddLoaded(fill, CacheType::kMain, "b", ByteView::Copy("stale"));
+  }
+  EXPECT_FALSE(cache.Lookup("b", &out));
+  {
+    CacheFill fill = cache.BeginFill("k");
+    cache.Add(CacheType::kMain, "k", ByteView::Copy("set"));
+    cache.AddLoaded(fill, CacheType::kMain, "k", ByteView::Copy(std::string(200, 'x')));
+  }
+  ASSERT_TRUE(cache.Lookup("k", &out));
+  EXPECT_EQ(out, "set");
+  {
+    CacheFill fill = cache.BeginFill("d");  // a claim ended: a later one starts afresh
+  }
+  CacheFill fill = cache.BeginFill("d");
+  cache.AddLoaded(fill, CacheType::kMain, "d", ByteView::Copy("d"));
+  EXPECT_TRUE(cache.Lookup("d", &out));
+}
+
 // A key is in one store at a time: a newer value in one replaces an older
 // copy in the other, which would otherwise come back once the newer one
 // was evicted.
@@ -182,6 +214,9 @@ TEST_P(CacheTest, AddingToOneStoreDropsTheKeyFromTheOther) {
   EXPECT_EQ(out, "newer");
 }
 
+// Every shard asked for gets keys and keeps its share (the shard index
+// used 8 bits of the hash, so past 256 shards the rest of the budget was
+// never used), and no shard is left without a byte.
 TEST_P(CacheTest, ManyShardsAllHoldTheirShare) {
   Cache cache(64LL << 20, 1024, GetParam());
   ASSERT_EQ(cache.shards(), 1024);
