@@ -445,6 +445,28 @@ int main(int argc, char** argv) {
     return Fail("bad --log-format " + log_format);
   }
   if (disc.kind.empty() && listen.empty()) return Fail("--listen or --discovery is required");
+  if (disc.kind.empty()) {
+    // A fixed peer list: checked here, so that --check-config checks it too.
+    if (self.empty()) {
+      if (WildcardListen(listen)) {
+        return Fail("--listen " + listen +
+                    " listens on every address: give --self, the URL the peers reach this "
+                    "node at");
+      }
+      self = (tls.cert.empty() ? "http://" : "https://") + listen;
+    }
+    for (const std::string& url : peers) {
+      if (std::string why = BadPeerUrl(url); !why.empty()) {
+        std::string message = "--peers: '" + url + "' is not a peer URL (";
+        message += why;
+        message += "; want http://HOST:PORT or https://HOST:PORT)";
+        return Fail(message);
+      }
+    }
+    if (std::string why = BadPeerUrl(self); !why.empty()) {
+      return Fail("--self: '" + self + "' is not a peer URL (" + why + ")");
+    }
+  }
   if (!check_config.empty()) {
     for (const auto& plan : *groups) {
       groupcache::daemon::LoadCounter scratch(0);
@@ -535,25 +557,6 @@ int main(int argc, char** argv) {
   std::unique_ptr<groupcache::Node> node;
   groupcache::HttpPool* pool = nullptr;
   if (disc.kind.empty()) {
-    if (self.empty()) {
-      if (WildcardListen(listen)) {
-        return Fail("--listen " + listen +
-                    " listens on every address: give --self, the URL the peers reach this "
-                    "node at");
-      }
-      self = (options.server_tls.enabled() ? "https://" : "http://") + listen;
-    }
-    for (const std::string& url : peers) {
-      if (std::string why = BadPeerUrl(url); !why.empty()) {
-        std::string message = "--peers: '" + url + "' is not a peer URL (";
-        message += why;
-        message += "; want http://HOST:PORT or https://HOST:PORT)";
-        return Fail(message);
-      }
-    }
-    if (std::string why = BadPeerUrl(self); !why.empty()) {
-      return Fail("--self: '" + self + "' is not a peer URL (" + why + ")");
-    }
     // A ring without this node's own URL sends its keys to the other
     // peers, and theirs disagree with it: allowed (a node may join later),
     // but almost always a mistake.

@@ -249,7 +249,7 @@ class OriginClient::Impl {
     ++opened_;
     // By the deadline whatever the system resolver does (a lookup on a
     // worker thread would otherwise hold it for resolv.conf's timeout).
-    cmd::Resolved resolved = cmd::ResolveBy(origin_.host, origin_.port, deadline, ctx);
+    cmd::Resolved resolved = resolver_.Resolve(origin_.host, origin_.port, deadline, ctx);
     beast::error_code ec = resolved.ec;
     if (ec == asio::error::timed_out) ec = beast::error::timeout;
     if (ec) return Failure(ctx, ec == asio::error::operation_aborted, conn, target, "resolve", ec);
@@ -340,6 +340,8 @@ class OriginClient::Impl {
   const std::shared_ptr<ssl::context> tls_context_;  // null for http://
   OriginStats* const stats_;
   std::atomic<int64_t> opened_{0};
+  // Lookups of the origin's name, shared while one is under way.
+  cmd::Resolver resolver_;
   std::mutex mu_;
   std::deque<std::unique_ptr<Conn>> idle_;  // GUARDED_BY(mu_); oldest first
 };

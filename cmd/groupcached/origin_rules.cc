@@ -216,7 +216,12 @@ Time OriginExpiry(const OriginCacheHeaders& headers, Time now,
     std::optional<Time> expires = ParseHttpDate(headers.expires);
     if (!expires) return now;
     std::optional<Time> date = ParseHttpDate(headers.date);
-    return at_least_now(date ? now + (*expires - *date) : *expires);
+    if (!date) return at_least_now(*expires);
+    // Both dates are within half the clock's range, so their difference
+    // fits; added to now it might not.
+    const WallClock::duration lifetime =
+        std::clamp<WallClock::duration>(*expires - *date, -kMaxTtl, kMaxTtl);
+    return at_least_now(now + lifetime);
   }
   if (default_ttl > std::chrono::milliseconds::zero()) {
     return now + std::min<WallClock::duration>(default_ttl, kMaxTtl);

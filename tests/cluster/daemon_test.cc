@@ -279,6 +279,14 @@ TEST(DaemonTest, BadPeerUrlsAndAWildcardListenWithoutSelfExitWithStatus2) {
     EXPECT_EQ(daemon.Wait(), 2) << c.says << "\n" << daemon.Log();
     EXPECT_NE(daemon.Log().find(c.says), std::string::npos) << daemon.Log();
   }
+  // --check-config refuses them as a start would.
+  const std::string file = std::string(::testing::TempDir()) + "badpeer.yaml";
+  std::ofstream(file) << "node:\n  peers: [" << listen << "]\ngroups:\n  - name: g\n"
+                      << "    loader: synthetic:8\n";
+  ChildProcess check({GROUPCACHE_GROUPCACHED, "--check-config", file, "--listen", listen},
+                     std::string(::testing::TempDir()) + "check-badpeer.log");
+  EXPECT_EQ(check.Wait(), 2) << check.Log();
+  EXPECT_NE(check.Log().find("--peers: '"), std::string::npos) << check.Log();
 }
 
 // SIGTERM with client API GETs in flight (each a 3 s load): /readyz turns

@@ -129,6 +129,10 @@ TEST_F(OriginExpiryTest, AFarExpiryIsCappedAtAHundredYears) {
   EXPECT_EQ(Expiry("", "Fri, 01 Jan 2100 00:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT"),
             now_ + kMaxTtl);
   EXPECT_EQ(Expiry("", "", "", "", std::chrono::hours(2400000)), now_ + kMaxTtl);
+  // The difference of two far dates, added to now, must not wrap either.
+  EXPECT_EQ(Expiry("", "Fri, 31 Dec 9999 23:59:59 GMT", "Mon, 01 Jan 1700 00:00:00 GMT"),
+            now_ + kMaxTtl);
+  EXPECT_EQ(Expiry("", "Mon, 01 Jan 1700 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT"), now_);
   EXPECT_EQ(Expiry("max-age=2147483648"), now_ + seconds(int64_t{1} << 31));
   EXPECT_GT(*ParseHttpDate("Fri, 31 Dec 9999 23:59:59 GMT"), WallClock::from_time_t(4102444800));
 }
