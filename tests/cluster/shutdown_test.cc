@@ -227,10 +227,7 @@ TEST(ShutdownTest, AClientPoolStoppedWithFetchesInFlightAnswersThemAll) {
 // status of the answer, 0 if none came before the server closed or 40 s.
 int StatusOf(int port, const std::string& request) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in addr = testing::LoopbackAddress(port);
   timeval limit{40, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   std::string got;
@@ -251,15 +248,9 @@ int StatusOf(int port, const std::string& request) {
 // up to 5 minutes).
 TEST(ShutdownTest, WhatStillRunsAfterTheGracePeriodIsCancelledNotWaitedOut) {
   // A peer that takes connections into its backlog and never answers.
-  int hung_port = testing::FreeLoopbackPort();
-  int hung = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(hung_port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(hung, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(hung, 64), 0);
-  const std::string hung_url = "http://127.0.0.1:" + std::to_string(hung_port);
+  testing::SilentListener hung;
+  ASSERT_NE(hung.port(), 0);
+  const std::string hung_url = "http://127.0.0.1:" + std::to_string(hung.port());
 
   Node a(testing::FreeLoopbackPort());
   a.group =
@@ -301,7 +292,6 @@ TEST(ShutdownTest, WhatStillRunsAfterTheGracePeriodIsCancelledNotWaitedOut) {
                       << " ms";
   for (size_t i = 0; i < statuses.size(); ++i) EXPECT_EQ(statuses[i].get(), 503) << requests[i];
   a.pool.reset();
-  close(hung);
 }
 
 // Once Shutdown returns, nothing of the server is open though the pool
@@ -313,10 +303,7 @@ TEST(ShutdownTest, AfterShutdownKeptConnectionsAreClosedAndConnectsRefused) {
   a.Start({a.url});
   const int port = std::stoi(a.url.substr(17));
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in addr = testing::LoopbackAddress(port);
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   const std::string get = "GET /healthz-none HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_EQ(send(fd, get.data(), get.size(), MSG_NOSIGNAL), static_cast<ssize_t>(get.size()));

@@ -50,6 +50,15 @@ inline int FreeLoopbackPort() {
   return 0;
 }
 
+// 127.0.0.1:port, to connect or bind to.
+inline sockaddr_in LoopbackAddress(int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  return addr;
+}
+
 // A listener on 127.0.0.1 that never accepts: connections complete in the
 // kernel's backlog and nothing is ever answered, so a client can only give
 // up by its deadline or cancellation. port() is 0 if it could not listen.
