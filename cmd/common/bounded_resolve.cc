@@ -79,10 +79,13 @@ Resolved Resolver::Resolve(const std::string& host, const std::string& port,
   if (start) {
     try {
       StartLookup(lookup, host, port);
-    } catch (const std::system_error& e) {  // no thread to be had
+    } catch (...) {
+      // No thread (or no memory) to be had: this lookup, and whoever
+      // joined it meanwhile, fail now; the next call starts afresh.
       std::lock_guard lock(lookup->mu);
-      lookup->result.ec = e.code();
+      lookup->result.ec = std::make_error_code(std::errc::resource_unavailable_try_again);
       lookup->done = true;
+      lookup->cv.notify_all();
     }
   }
   Context::Registration wake = ctx.OnCancel([lookup] {

@@ -45,8 +45,8 @@ class Resolver {
 
  private:
   struct Lookup;
-  // Runs the lookup on a detached thread of its own. Throws
-  // std::system_error if no thread can be had.
+  // Runs the lookup on a detached thread of its own. Throws if no thread
+  // (or no memory) can be had.
   static void StartLookup(const std::shared_ptr<Lookup>& lookup, const std::string& host,
                           const std::string& port);
   std::mutex mu_;

@@ -133,8 +133,9 @@ class Group : public std::enable_shared_from_this<Group> {
   Result<ByteView> Get(const Context& ctx, std::string_view key);
 
   // Stores `value` for `key`: on the owner's main cache (sent as a PUT when
-  // the owner is another peer) and, when `hot_cache` is true and the owner
-  // is remote, in this process's hot cache too. `expire` of kNoExpiry means
+  // the owner is another peer) and, when the owner is remote, in this
+  // process's hot cache too if `hot_cache` is true, else this process drops
+  // its own copy of the key (an older value). `expire` of kNoExpiry means
   // never. Errors: InvalidArgument for an empty key, the peer's error.
   Status Set(const Context& ctx, std::string_view key, std::string_view value,
              Time expire = kNoExpiry, bool hot_cache = false);
