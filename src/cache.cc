@@ -162,34 +162,30 @@ bool Cache::AddLocked(Shard& s, CacheType which, const HashedKey& key, const Byt
 }
 
 void Cache::Add(CacheType which, std::string_view k, const ByteView& value) {
-  if (shard_budget_ <= 0) return;
-  const HashedKey key = HashedKey::Of(k);
-  if (static_cast<int64_t>(k.size() + value.size()) > budget_) {
-    Remove(k);  // cannot be kept; nor may an older value stay
-    return;
-  }
-  Shard& s = ShardFor(key);
-  bool over = false;
-  {
-    std::lock_guard lock(s.mu);
-    Written(s, key.hash);
-    over = AddLocked(s, which, key, value);
-  }
-  if (over) EvictElsewhere(static_cast<size_t>(&s - shards_.get()));
+  Insert(which, k, value, nullptr);
 }
 
 void Cache::AddLoaded(const CacheFill& fill, CacheType which, std::string_view k,
                       const ByteView& value) {
-  if (shard_budget_ <= 0 || fill.cache_ == nullptr) return;
+  if (fill.cache_ != nullptr) Insert(which, k, value, &fill);
+}
+
+void Cache::Insert(CacheType which, std::string_view k, const ByteView& value,
+                   const CacheFill* fill) {
+  if (shard_budget_ <= 0) return;
   const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   bool over = false;
   {
     std::lock_guard lock(s.mu);
-    auto f = s.fills.find(key.hash);
-    if (f == s.fills.end() || f->second.writes != fill.writes_seen_) return;  // written meanwhile
+    if (fill == nullptr) {
+      Written(s, key.hash);
+    } else if (auto f = s.fills.find(key.hash);
+               f == s.fills.end() || f->second.writes != fill->writes_seen_) {
+      return;  // written since the load began: its value is older
+    }
     if (static_cast<int64_t>(k.size() + value.size()) > budget_) {
-      RemoveLocked(s, key);  // as Add; a newer write's value, though, stays
+      RemoveLocked(s, key);  // cannot be kept; nor may an older value stay
       return;
     }
     over = AddLocked(s, which, key, value);

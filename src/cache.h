@@ -187,6 +187,8 @@ class Cache {
   }
   // Remove's work once the shard's lock is held (a write).
   void RemoveLocked(Shard& s, const HashedKey& key);
+  // Add (fill null: a write) and AddLoaded (only if `fill` saw no write).
+  void Insert(CacheType which, std::string_view k, const ByteView& value, const CacheFill* fill);
   // Add's work once the shard's lock is held: true if the budget is now
   // exceeded over all shards (EvictElsewhere's turn).
   bool AddLocked(Shard& s, CacheType which, const HashedKey& key, const ByteView& value);

@@ -418,7 +418,14 @@ Result<ByteView> Group::LoadLocally(const Context& ctx, std::string_view key,
   return value;
 }
 
-void Group::ForgetLoads(std::string_view key) {
+void Group::StoreHere(CacheType which, std::string_view key, const ByteView& value) {
+  cache_->Add(which, key, value);
+  flights_->load.Forget(key);
+  flights_->fetch.Forget(key);
+}
+
+void Group::DropHere(std::string_view key) {
+  cache_->Remove(key);
   flights_->load.Forget(key);
   flights_->fetch.Forget(key);
 }
@@ -443,8 +450,7 @@ Status Group::Set(const Context& ctx, std::string_view key, std::string_view val
         std::shared_ptr<PeerPicker> picker = peers_->Get();
         std::shared_ptr<PeerClient> peer = picker ? picker->PickPeer(key) : nullptr;
         if (peer == nullptr) {
-          cache_->Add(CacheType::kMain, key, v);
-          ForgetLoads(key);
+          StoreHere(CacheType::kMain, key, v);
           return true;
         }
         Status s = peer->Set(c, name_, key, v);
@@ -452,11 +458,10 @@ Status Group::Set(const Context& ctx, std::string_view key, std::string_view val
         // A write here either way: a fetch of the key under way must not
         // mirror the owner's older answer, nor may an older mirror stay.
         if (hot_cache) {
-          cache_->Add(CacheType::kHot, key, v);
+          StoreHere(CacheType::kHot, key, v);
         } else {
-          cache_->Remove(key);
+          DropHere(key);
         }
-        ForgetLoads(key);
         return true;
       },
       tag);
@@ -470,11 +475,7 @@ Status Group::SetEverywhere(const Context& ctx, std::string_view key, std::strin
   if (!picker) return {};
   std::shared_ptr<PeerClient> owner = picker->PickPeer(key);
   // Other peers mirror the owner's keys in their hot caches, whoever the
-  // owner is; this process's own copy is stale unless it is the owner.
-  if (owner != nullptr) {
-    cache_->Remove(key);
-    ForgetLoads(key);
-  }
+  // owner is (this process's own copy Set has dropped already).
   PeerFailures failures;
   RemoveFromPeersBut(ctx, name_, picker.get(), owner, key, &failures);
   if (failures.lines.empty()) return {};
@@ -494,8 +495,7 @@ Status Group::Remove(const Context& ctx, std::string_view key) {
       Status s = owner->Remove(c, name_, key);
       if (!s.ok()) failures.Record(*owner, s);
     }
-    cache_->Remove(key);
-    ForgetLoads(key);
+    DropHere(key);
     RemoveFromPeersBut(c, name_, picker.get(), owner, key, &failures);
     if (failures.lines.empty()) return true;
     return Status(failures.first_code, "Remove failed on " + std::to_string(failures.lines.size()) +
@@ -589,13 +589,9 @@ std::shared_ptr<PeerClient> Group::OwnerToAsk(std::string_view key, Forwarded fo
 }
 
 void Group::SetFromPeer(std::string_view key, const ByteView& value) {
-  cache_->Add(CacheType::kMain, key, value);
-  ForgetLoads(key);
+  StoreHere(CacheType::kMain, key, value);
 }
 
-void Group::RemoveFromPeer(std::string_view key) {
-  cache_->Remove(key);
-  ForgetLoads(key);
-}
+void Group::RemoveFromPeer(std::string_view key) { DropHere(key); }
 
 }  // namespace groupcache

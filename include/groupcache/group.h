@@ -293,9 +293,11 @@ class Group : public std::enable_shared_from_this<Group> {
                                                  const internal::CacheFill& fill);
   Result<ByteView> LoadLocally(const Context& ctx, std::string_view key,
                                const internal::CacheFill& fill);
-  // After a write of `key` here (Set, Remove, a peer's PUT or DELETE):
-  // loads of it already under way answer only those who asked before it.
-  void ForgetLoads(std::string_view key);
+  // Every write of `key` in this process (Set, Remove, a peer's PUT or
+  // DELETE) goes through these: the cache, then the loads of the key under
+  // way, which then answer only those who asked before the write.
+  void StoreHere(CacheType which, std::string_view key, const ByteView& value);
+  void DropHere(std::string_view key);
   void RecordPeerLatency(Clock::duration elapsed);
 
   const std::string name_;

@@ -13,8 +13,9 @@ namespace {
 
 constexpr std::string_view kText = "text/plain; charset=utf-8";
 
-// The status of a PUT's or DELETE's failure: 504 past its deadline, 503
-// when the server stopped it, else 502 (a peer failed).
+// The status of a failed request that reached the cluster: 504 past its
+// deadline, 503 when the server stopped it, else 502 (a peer or the origin
+// failed). A GET's reply adds 404 and 400 (ReplyFor).
 int JobStatus(const Status& s) {
   if (s.code() == StatusCode::kDeadlineExceeded) return 504;
   if (s.code() == StatusCode::kCancelled) return 503;
@@ -176,11 +177,9 @@ void ApiHandler::LoadAsync(const Context& ctx, const Pending& pending,
 PeerReply ApiHandler::ReplyFor(const Result<ByteView>& value, Group::Source source, bool head) {
   if (!value.ok()) {
     const Status& s = value.status();
-    int status = 502;
+    int status = JobStatus(s);
     if (s.code() == StatusCode::kNotFound) status = 404;
     if (s.code() == StatusCode::kInvalidArgument) status = 400;
-    if (s.code() == StatusCode::kDeadlineExceeded) status = 504;
-    if (s.code() == StatusCode::kCancelled) status = 503;  // the server is stopping
     PeerReply r = Error(status, s.ToString());
     AppendSourceHeader(&r.headers, source);
     r.head_only = head;

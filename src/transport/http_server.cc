@@ -451,6 +451,9 @@ class HttpPool::Impl {
     beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  // What one read asks for; also the read buffer's room beyond a header.
+  static constexpr size_t kReadChunk = 65536;
+
   // After the last answer, before the close: the client may still be
   // sending (a body refused with 413 before it was read, a request sent
   // behind one answered with Connection: close). A socket closed with
@@ -459,8 +462,6 @@ class HttpPool::Impl {
   // and drop what comes until the client closes, for at most kLingerTime
   // and kLingerBytes (RFC 9112 9.6, "lingering close"). A client that
   // already closed costs one read.
-  // What one read asks for; also the read buffer's room beyond a header.
-  static constexpr size_t kReadChunk = 65536;
   static constexpr std::chrono::seconds kLingerTime{1};
   static constexpr size_t kLingerBytes = size_t{4} << 20;
   asio::awaitable<void> Linger(tcp::socket& socket, Watchdog& watchdog) {
