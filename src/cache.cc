@@ -46,6 +46,7 @@ Cache::Cache(int64_t cache_bytes, int shards, Eviction eviction)
     } else {
       auto main = std::make_unique<S3Fifo>();
       auto hot = std::make_unique<S3Fifo>();
+      if (gates_ == nullptr) gates_ = std::make_unique<ReaderGates>();
       s.main_reader = main.get();
       s.hot_reader = hot.get();
       s.main = std::move(main);
@@ -61,10 +62,10 @@ bool Cache::Lookup(std::string_view k, ByteView* out, CacheType* which) {
   });
 }
 
-const ByteView* Cache::PeekHot(Shard& s, ReaderGate::Slot& slot, const HashedKey& key) {
-  slot.misses.fetch_add(1, std::memory_order_relaxed);
+const ByteView* Cache::PeekHot(Shard& s, ReaderGates::Reader& reader, const HashedKey& key) {
+  ReaderGates::Count(reader.misses);
   const ByteView* v = s.hot_reader->Peek(key);
-  if (v != nullptr) slot.second_hits.fetch_add(1, std::memory_order_relaxed);
+  if (v != nullptr) ReaderGates::Count(reader.second_hits);
   return v;
 }
 
@@ -148,7 +149,7 @@ CacheFill Cache::BeginFill(std::string_view k) {
 }
 
 bool Cache::AddLocked(Shard& s, CacheType which, const HashedKey& key, const ByteView& value) {
-  ClosedGate closed(GateOf(s));
+  ClosedGate closed = CloseGate(s);
   EvictionStore& store = which == CacheType::kMain ? *s.main : *s.hot;
   const int64_t before = s.main->bytes() + s.hot->bytes();
   // A copy of the key in the other store is older (a hot mirror from
@@ -207,7 +208,7 @@ void Cache::EvictElsewhere(size_t skip) {
     const int64_t quota = excess / static_cast<int64_t>(others) + 1;
     Shard& s = shards_[i];
     std::lock_guard lock(s.mu);
-    ClosedGate closed(GateOf(s));
+    ClosedGate closed = CloseGate(s);
     int64_t freed = EvictLocked(s, 0, quota, nullptr);
     total_bytes_.fetch_sub(freed, std::memory_order_relaxed);
     empty_in_a_row = freed == 0 ? empty_in_a_row + 1 : 0;
@@ -223,7 +224,7 @@ void Cache::Remove(std::string_view k) {
 
 void Cache::RemoveLocked(Shard& s, const HashedKey& key) {
   Written(s, key.hash);
-  ClosedGate closed(GateOf(s));
+  ClosedGate closed = CloseGate(s);
   const int64_t before = s.main->bytes() + s.hot->bytes();
   s.main->Remove(key);
   s.hot->Remove(key);
@@ -243,18 +244,19 @@ CacheStats Cache::Stats(CacheType which) const {
     out.items += static_cast<int64_t>(store.items());
     out.gets += c.gets;
     out.hits += c.hits;
-    // Lookups through the gate: every entry is a main get; a main miss is
-    // a hot get.
-    for (size_t j = 0; j < s.gate.slots(); ++j) {
-      const ReaderGate::Slot& slot = s.gate.slot(j);
-      const int64_t entered = slot.entered();
-      const int64_t misses = slot.misses.load(std::memory_order_relaxed);
-      const int64_t hot_hits = slot.second_hits.load(std::memory_order_relaxed);
-      out.gets += which == CacheType::kMain ? entered : misses;
-      out.hits += which == CacheType::kMain ? entered - misses : hot_hits;
-    }
     out.evictions += c.evictions;
     out.evictions_nonexpired += c.evictions_nonexpired;
+  }
+  if (gates_ != nullptr) {
+    // Lookups through the gates: every entry is a main get; a main miss
+    // is a hot get.
+    gates_->ForEachReader([&](const ReaderGates::Reader& r) {
+      const int64_t misses = r.misses.load(std::memory_order_relaxed);
+      const int64_t hot_hits = r.second_hits.load(std::memory_order_relaxed);
+      const int64_t gets = r.gets.load(std::memory_order_relaxed);
+      out.gets += which == CacheType::kMain ? gets : misses;
+      out.hits += which == CacheType::kMain ? gets - misses : hot_hits;
+    });
   }
   // Read while lookups go on, the sums can count one a moment early (see
   // reported_counter.h).

@@ -19,7 +19,8 @@
 //
 // Hits: under LRU a hit reorders its list, so it takes the shard's mutex.
 // Under S3-FIFO a hit only raises a counter, so hits enter through the
-// shard's ReaderGate (a per-CPU slot, no shared write) and only writers
+// shard's gate (a record of the reading thread's own, no shared write; see
+// reader_gate.h) and only writers
 // (add, remove, evict) take the mutex and close the gate. Visit hands the
 // value to a callback inside the gate, so a hit need not even copy the
 // ByteView (whose reference count would be a shared write).
@@ -145,10 +146,11 @@ class Cache {
     mutable Mutex mu;
     std::unique_ptr<EvictionStore> main;
     std::unique_ptr<EvictionStore> hot;
-    // Lookups under the mutex; those through the gate count in its slots.
+    // Lookups under the mutex; those through the gate count in the
+    // readers' records.
     Counters main_counters;
     Counters hot_counters;
-    ReaderGate gate;  // used when the policy has concurrent reads
+    ReaderGates::Gate gate;  // used when the policy has concurrent reads
     // main and hot again, typed, when the policy has concurrent reads
     // (S3-FIFO): the gate path reads through these. nullptr under LRU.
     const S3Fifo* main_reader = nullptr;
@@ -164,12 +166,13 @@ class Cache {
     // independent.
     return shards_[(key.hash >> 48) & (shard_count_ - 1)];
   }
-  // The gate a writer closes, or nullptr under a policy without one.
-  static ReaderGate* GateOf(Shard& s) { return s.main_reader != nullptr ? &s.gate : nullptr; }
+  size_t IndexOf(const Shard& s) const { return static_cast<size_t>(&s - shards_.get()); }
+  // The gate a writer closes (nothing under a policy without one).
+  ClosedGate CloseGate(Shard& s) const { return {gates_.get(), s.gate, IndexOf(s)}; }
   // The gate path of Visit after a miss in main: counts the miss in the
   // slot and looks in hot. Out of line so that the main lookup, the one a
   // warm hit makes, is inlined into Visit. REQUIRES: inside s.gate.
-  static const ByteView* PeekHot(Shard& s, ReaderGate::Slot& slot, const HashedKey& key);
+  static const ByteView* PeekHot(Shard& s, ReaderGates::Reader& reader, const HashedKey& key);
   // The mutex path of Visit. Returns the value found, or nullptr.
   const ByteView* FindLocked(Shard& s, const HashedKey& key, CacheType* which);
   // The eviction rule within one shard, sparing the newest entry of
@@ -197,6 +200,8 @@ class Cache {
   int64_t shard_budget_;
   size_t shard_count_;
   std::unique_ptr<Shard[]> shards_;
+  // The readers' records, under a policy with concurrent reads (S3-FIFO).
+  std::unique_ptr<ReaderGates> gates_;
   // main + hot of every shard, kept by the paths that add or remove bytes
   // (never by a hit). Off the shards' lines.
   alignas(64) std::atomic<int64_t> total_bytes_{0};
@@ -211,21 +216,21 @@ bool Cache::Visit(std::string_view k, F&& visit) {
   const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   if (s.main_reader != nullptr) [[likely]] {
-    if (ReaderGate::Slot* slot = s.gate.TryEnter()) [[likely]] {
-      // The slot counted this lookup as a main get on entering.
+    if (ReaderGates::Reader* reader = gates_->TryEnter(s.gate, IndexOf(s))) [[likely]] {
+      // Entering counted this lookup as a main get.
       CacheType which = CacheType::kMain;
       const ByteView* v = s.main_reader->Peek(key);
       if (v == nullptr) [[unlikely]] {
         which = CacheType::kHot;
-        v = PeekHot(s, *slot, key);
+        v = PeekHot(s, *reader, key);
       }
       // Left on the way out even if `visit` throws (a sink's copy may
       // throw bad_alloc): a reader left inside would make the next writer
       // of this shard wait forever.
       struct Leaving {
-        ReaderGate::Slot* slot;
-        ~Leaving() { ReaderGate::Leave(slot); }
-      } leaving{slot};
+        ReaderGates::Reader* reader;
+        ~Leaving() { ReaderGates::Leave(reader); }
+      } leaving{reader};
       if (v != nullptr) visit(*v, which);
       return v != nullptr;
     }

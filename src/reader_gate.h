@@ -1,140 +1,169 @@
-// ReaderGate: lets cache hits run without the shard's mutex.
+// ReaderGates: lets cache hits run without the shard's mutex.
 //
-// Readers announce themselves in a per-CPU slot (one cache line each), so
-// two threads reading on two CPUs write nothing in common; a writer, which
-// already holds the shard's mutex, closes every slot and waits for the
-// readers inside to leave (a "big reader" lock, as in the Linux kernel's
-// brlock). A reader that finds its slot closed backs out and takes the
-// mutex instead, so it never waits on a writer by spinning.
+// Each shard has a gate (a closed flag); each thread that reads a cache has
+// a record of its own in that cache's ReaderGates, in which it says which
+// shard it is inside. A reader enters by writing its record, then checking
+// the gate; a writer, which already holds the shard's mutex, closes the
+// gate, then waits until no record says it is inside that shard (a "big
+// reader" lock, as in the Linux kernel's brlock, with a slot per thread
+// instead of per CPU). A reader that finds the gate closed backs out and
+// takes the mutex instead, so it never waits on a writer by spinning.
 //
-// A slot's word packs: the closed flag (bit 63), the readers inside (bits
-// 0-15) and how many readers ever entered (bits 16-62), which doubles as
-// the lookup counter of the cache's statistics at no extra cost. Entering
-// is one atomic add, leaving one atomic subtract, as the mutex's lock and
-// unlock were.
+// Why per thread: only the owner writes its record, so leaving is a plain
+// store, and only entering needs the one locked instruction (the exchange
+// that orders "I am inside" before "is it closed?", against the writer's
+// "closed" before "is anyone inside?"). With a slot per CPU, shared by the
+// threads on that CPU, entering and leaving were two locked instructions,
+// two-thirds of a warm Get. The record also keeps the reader's lookup
+// statistics, incremented without a locked instruction for the same
+// reason, and summed by Stats.
+//
+// A thread finds its record through a thread-local pair (the gates it used
+// last, its record there) and, failing that, a thread-local list of the
+// records it holds, each holding its gates' record table alive, so that a
+// table's address is never reused while a thread still compares with it.
+// A thread's records are given back when it exits, their counts kept for
+// the next thread that takes them.
 //
 // A reader must not mutate the protected data, nor close a gate it is
-// inside of (it would wait for itself).
+// inside of (it would wait for itself), nor enter a second gate of the same
+// ReaderGates before leaving the first.
 
 #ifndef GROUPCACHE_SRC_READER_GATE_H_
 #define GROUPCACHE_SRC_READER_GATE_H_
 
-#include <sched.h>
-#if __has_include(<sys/rseq.h>)
-#include <sys/rseq.h>  // glibc 2.35+; defines RSEQ_SIG where rseq is used
-#endif
-
-#include <algorithm>
+#include <array>
 #include <atomic>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <thread>
+
+#include "mutex.h"
 
 namespace groupcache::internal {
 
-class ReaderGate {
+class ReaderGates {
  public:
-  struct alignas(64) Slot {
-    std::atomic<uint64_t> word{0};
-    // Statistics the cache keeps per slot, on the slot's own line.
+  // One thread's record. Written only by the thread that holds it (the
+  // counters with a plain load and store); read by writers and Stats.
+  struct alignas(64) Reader {
+    // 1 + the index of the shard this reader is inside; 0 when outside.
+    std::atomic<uint32_t> inside{0};
+    std::atomic<bool> held{false};  // a thread holds this record
+    // Lookups through the gates: main gets, main misses (hot gets), hot hits.
+    std::atomic<int64_t> gets{0};
     std::atomic<int64_t> misses{0};
     std::atomic<int64_t> second_hits{0};
-
-    int64_t entered() const {
-      return static_cast<int64_t>((word.load(std::memory_order_relaxed) & ~kClosed) >>
-                                  kEnteredShift);
-    }
+  };
+  // A shard's gate.
+  class Gate {
+    friend class ReaderGates;
+    std::atomic<bool> closed_{false};
   };
 
-  // One slot per CPU (rounded up to a power of two, at most kMaxSlots).
-  ReaderGate()
-      : mask_(std::bit_ceil(std::clamp<size_t>(std::thread::hardware_concurrency(), 1, kMaxSlots)) -
-              1),
-        slots_(std::make_unique<Slot[]>(mask_ + 1)) {}
+  ReaderGates();
+  ~ReaderGates();
+  ReaderGates(const ReaderGates&) = delete;
+  ReaderGates& operator=(const ReaderGates&) = delete;
 
-  // Enters through this CPU's slot; nullptr if a writer holds the gate.
-  Slot* TryEnter() {
-    const int cpu = CurrentCpu();
-    Slot* s = &slots_[static_cast<size_t>(cpu < 0 ? 0 : cpu) & mask_];
-    const uint64_t before = s->word.fetch_add(kReader + kEntered, std::memory_order_acquire);
-    if ((before & kClosed) == 0) [[likely]] {
-      return s;
+  // Enters `gate`, the gate of shard `shard`: this thread's record, or
+  // nullptr if a writer holds the gate (or the thread is exiting and has
+  // given its records back). Counts the lookup as a main get.
+  Reader* TryEnter(const Gate& gate, size_t shard) {
+    Reader* r = Mine();
+    if (r == nullptr) [[unlikely]] {
+      return nullptr;
     }
-    s->word.fetch_sub(kReader + kEntered, std::memory_order_relaxed);
-    return nullptr;
-  }
-  // Leaves through the slot TryEnter returned (the thread may have moved).
-  static void Leave(Slot* s) { s->word.fetch_sub(kReader, std::memory_order_release); }
-
-  // REQUIRES: the caller holds the mutex that serialises writers.
-  void Close() {
-    for (size_t i = 0; i <= mask_; ++i) slots_[i].word.fetch_or(kClosed, std::memory_order_seq_cst);
-    for (size_t i = 0; i <= mask_; ++i) {
-      // A reader inside holds it for tens of nanoseconds unless it was
-      // preempted there; spin briefly, then yield the CPU to it.
-      for (int spins = 0; (slots_[i].word.load(std::memory_order_acquire) & kReaderMask) != 0;
-           ++spins) {
-        if (spins > 64) std::this_thread::yield();
-      }
+    // The exchange is the one locked instruction of a hit: the store must
+    // be visible before the gate is read (see Close).
+    r->inside.exchange(static_cast<uint32_t>(shard) + 1, std::memory_order_seq_cst);
+    if (gate.closed_.load(std::memory_order_seq_cst)) [[unlikely]] {
+      r->inside.store(0, std::memory_order_release);
+      return nullptr;
     }
+    Count(r->gets);
+    return r;
   }
-  void Open() {
-    for (size_t i = 0; i <= mask_; ++i)
-      slots_[i].word.fetch_and(~kClosed, std::memory_order_release);
+  static void Leave(Reader* r) { r->inside.store(0, std::memory_order_release); }
+  // A counter of the caller's own record.
+  static void Count(std::atomic<int64_t>& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
-  size_t slots() const { return mask_ + 1; }
-  const Slot& slot(size_t i) const { return slots_[i]; }
+  // Closes `gate` (of shard `shard`) and waits until no reader is inside
+  // it. REQUIRES: the caller holds the mutex that serialises the shard's
+  // writers, and is not inside the gate.
+  void Close(Gate& gate, size_t shard) const;
+  static void Open(Gate& gate) { gate.closed_.store(false, std::memory_order_release); }
+
+  // Calls f(const Reader&) for every record ever held (their counters are
+  // the gates' lookup statistics; a record given back keeps its counts).
+  template <typename F>
+  void ForEachReader(F&& f) const;
 
  private:
-  static constexpr size_t kMaxSlots = 64;
-  static constexpr uint64_t kReader = 1;
-  static constexpr uint64_t kReaderMask = 0xffff;
-  static constexpr int kEnteredShift = 16;
-  static constexpr uint64_t kEntered = uint64_t{1} << kEnteredShift;
-  static constexpr uint64_t kClosed = uint64_t{1} << 63;
+  static constexpr size_t kChunk = 32;
+  struct Chunk {
+    std::array<Reader, kChunk> readers;
+    std::atomic<size_t> used{0};  // readers[0, used) have been held
+    std::atomic<Chunk*> next{nullptr};
+  };
+  // The record table, shared with the threads holding one of its records.
+  struct Table {
+    Chunk first;
+    Mutex claim_mu;  // serialises Claim's scan and growth
+    // False once its ReaderGates is destroyed: threads then give its
+    // records back when they next look for a record.
+    std::atomic<bool> alive{true};
+    ~Table();
+    Reader* Claim();
+  };
+  friend struct ThreadReaders;
 
-  // The CPU this thread runs on (or ran on a moment ago; any slot is
-  // correct, the right one only avoids sharing a line). glibc 2.35+
-  // registers an rseq area per thread in which the kernel keeps the CPU
-  // number, and sched_getcpu reads it; reading it here saves the call
-  // through the PLT, which was a tenth of a warm Get. Without rseq (older
-  // glibc, registration refused or turned off) it falls back.
-  static int CurrentCpu() {
-#if defined(RSEQ_SIG) && defined(__has_builtin)
-#if __has_builtin(__builtin_thread_pointer)
-    if (__rseq_size != 0) {
-      const auto* area = reinterpret_cast<const struct rseq*>(
-          static_cast<const char*>(__builtin_thread_pointer()) + __rseq_offset);
-      // The kernel rewrites it when the thread migrates: a relaxed load.
-      const auto cpu = static_cast<int>(__atomic_load_n(&area->cpu_id, __ATOMIC_RELAXED));
-      if (cpu >= 0) return cpu;
+  // This thread's record in this table, or nullptr once the thread is
+  // exiting. The fast path compares one thread-local pointer.
+  Reader* Mine() {
+    if (last_table == table_.get()) [[likely]] {
+      return last_reader;
     }
-#endif
-#endif
-    return sched_getcpu();
+    return MineSlow();
   }
+  Reader* MineSlow();
 
-  size_t mask_;
-  std::unique_ptr<Slot[]> slots_;
+  // The table this thread read last and its record there. Trivial
+  // thread-locals (no guard, no wrapper call); the list that keeps them
+  // valid is in reader_gate.cc.
+  static inline thread_local constinit const Table* last_table = nullptr;
+  static inline thread_local constinit Reader* last_reader = nullptr;
+
+  std::shared_ptr<Table> table_;
 };
 
-// Closes a gate for a scope (the writer's side).
+template <typename F>
+void ReaderGates::ForEachReader(F&& f) const {
+  for (const Chunk* c = &table_->first; c != nullptr; c = c->next.load(std::memory_order_acquire)) {
+    const size_t used = c->used.load(std::memory_order_acquire);
+    for (size_t i = 0; i < used; ++i) f(c->readers[i]);
+  }
+}
+
+// Closes a gate for a scope (the writer's side); nothing when `gates` is
+// null (a policy without concurrent readers).
 class ClosedGate {
  public:
-  explicit ClosedGate(ReaderGate* gate) : gate_(gate) {
-    if (gate_ != nullptr) gate_->Close();
+  ClosedGate(const ReaderGates* gates, ReaderGates::Gate& gate, size_t shard)
+      : gates_(gates), gate_(gate) {
+    if (gates_ != nullptr) gates_->Close(gate_, shard);
   }
   ~ClosedGate() {
-    if (gate_ != nullptr) gate_->Open();
+    if (gates_ != nullptr) ReaderGates::Open(gate_);
   }
   ClosedGate(const ClosedGate&) = delete;
   ClosedGate& operator=(const ClosedGate&) = delete;
 
  private:
-  ReaderGate* gate_;
+  const ReaderGates* gates_;
+  ReaderGates::Gate& gate_;
 };
 
 }  // namespace groupcache::internal

@@ -4,10 +4,13 @@
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "cache.h"
 #include "groupcache/hash_ring.h"
 #include "groupcache/registry.h"
 #include "lru.h"
@@ -143,6 +146,38 @@ void BM_LruAdd(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_LruAdd);
+
+// The writer's side of the reader gates: an Add (which closes its shard's
+// gate and waits out the readers inside) in a cache that `range(0)` other
+// threads have read from and then left idle, as a server's workers do.
+// Each idle reader leaves a record a writer looks at.
+void BM_CacheAddWithIdleReaders(benchmark::State& state) {
+  internal::Cache cache(64 << 20, 0, Eviction::kS3Fifo);
+  cache.Add(CacheType::kMain, "warm", ByteView::Copy("v"));
+  std::atomic<bool> stop{false};
+  std::atomic<int> ready{0};
+  std::vector<std::thread> idle;
+  for (int64_t t = 0; t < state.range(0); ++t) {
+    idle.emplace_back([&] {
+      ByteView v;
+      (void)cache.Lookup("warm", &v);
+      ready.fetch_add(1);
+      while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+  }
+  while (ready.load() != state.range(0)) std::this_thread::yield();
+  const ByteView value = ByteView::Copy(std::string(64, 'x'));
+  std::vector<std::string> keys(1 << 16);
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = "add-" + std::to_string(i);
+  size_t i = 0;
+  for (auto _ : state) {
+    cache.Add(CacheType::kMain, keys[i++ & (keys.size() - 1)], value);
+  }
+  state.SetItemsProcessed(state.iterations());
+  stop = true;
+  for (auto& th : idle) th.join();
+}
+BENCHMARK(BM_CacheAddWithIdleReaders)->Arg(0)->Arg(8)->Arg(64)->UseRealTime();
 
 void BM_LruGet(benchmark::State& state) {
   internal::Lru lru;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -17,6 +18,7 @@
 #include "cache.h"
 #include "groupcache/registry.h"
 #include "mutex.h"
+#include "reader_gate.h"
 #include "single_flight.h"
 
 namespace groupcache {
@@ -143,6 +145,164 @@ TEST(CacheGateTest, ReadersRaceWritersSafely) {
   EXPECT_EQ(bad.load(), 0);
   EXPECT_EQ(cache.Stats(CacheType::kMain).gets, lookups.load());
   EXPECT_LE(cache.Stats(CacheType::kMain).bytes, 64 * 40);
+}
+
+// A writer of a shard waits for the reader inside it (here one held inside
+// by its visitor), and only for it: the write completes once it leaves.
+TEST(CacheGateTest, AWriterWaitsForTheReaderInsideItsShard) {
+  internal::Cache cache(1 << 20, 1, Eviction::kS3Fifo);
+  cache.Add(CacheType::kMain, "a", ByteView::Copy("value-a"));
+  std::atomic<bool> inside{false};
+  std::atomic<bool> release{false};
+  std::atomic<bool> written{false};
+  std::thread reader([&] {
+    cache.Visit("a", [&](const ByteView&, CacheType) {
+      inside = true;
+      while (!release.load()) std::this_thread::sleep_for(1ms);
+    });
+  });
+  ASSERT_TRUE(Eventually([&] { return inside.load(); }));
+  std::thread writer([&] {
+    cache.Add(CacheType::kMain, "b", ByteView::Copy("value-b"));
+    written = true;
+  });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(written.load()) << "the write went ahead with a reader inside";
+  release = true;
+  EXPECT_TRUE(Eventually([&] { return written.load(); }));
+  reader.join();
+  writer.join();
+  ByteView b;
+  EXPECT_TRUE(cache.Lookup("b", &b));
+}
+
+// A closing writer finds a reader whose record is past the first chunk of
+// records (more threads than a chunk hold one at once), and waits for the
+// one inside its shard only.
+TEST(ReaderGatesTest, ACloseSeesEveryThreadsRecordBeyondTheFirstChunk) {
+  internal::ReaderGates gates;
+  std::array<internal::ReaderGates::Gate, 2> gate;
+  constexpr int kThreads = 40;  // past a chunk of 32
+  std::atomic<int> entered{0};
+  std::atomic<bool> release_others{false};
+  std::atomic<bool> release_last{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const size_t shard = t == kThreads - 1 ? 0 : 1;
+      // Entered one after another, so the last is the last record claimed.
+      while (entered.load() != t) std::this_thread::yield();
+      internal::ReaderGates::Reader* r = gates.TryEnter(gate[shard], shard);
+      ASSERT_NE(r, nullptr);
+      entered.fetch_add(1);
+      std::atomic<bool>& release = shard == 0 ? release_last : release_others;
+      while (!release.load()) std::this_thread::sleep_for(1ms);
+      internal::ReaderGates::Leave(r);
+    });
+  }
+  ASSERT_TRUE(Eventually([&] { return entered.load() == kThreads; }));
+  int records = 0;
+  gates.ForEachReader([&](const internal::ReaderGates::Reader&) { ++records; });
+  EXPECT_EQ(records, kThreads);
+  std::atomic<bool> closed{false};
+  std::thread closer([&] {
+    gates.Close(gate[0], 0);
+    closed = true;
+  });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(closed.load()) << "closed with the 40th thread's reader inside";
+  release_last = true;
+  EXPECT_TRUE(Eventually([&] { return closed.load(); }));
+  closer.join();
+  // Shard 1's gate was never closed: its 39 readers are still inside.
+  EXPECT_EQ(gates.TryEnter(gate[0], 0), nullptr) << "entered a closed gate";
+  internal::ReaderGates::Open(gate[0]);
+  release_others = true;
+  for (auto& th : threads) th.join();
+}
+
+// A thread's record is given back when it exits and taken, with its
+// counts, by the next thread: threads that come and go do not grow the
+// table, and their lookups stay counted.
+TEST(ReaderGatesTest, AnExitedThreadsRecordIsReusedWithItsCounts) {
+  internal::Cache cache(1 << 20, 1, Eviction::kS3Fifo);
+  cache.Add(CacheType::kMain, "k", ByteView::Copy("v"));
+  constexpr int kThreads = 50;
+  constexpr int kReads = 10;
+  for (int t = 0; t < kThreads; ++t) {
+    std::thread([&] {
+      for (int i = 0; i < kReads; ++i) {
+        ByteView v;
+        EXPECT_TRUE(cache.Lookup("k", &v));
+      }
+    }).join();
+  }
+  EXPECT_EQ(cache.Stats(CacheType::kMain).gets, kThreads * kReads);
+  EXPECT_EQ(cache.Stats(CacheType::kMain).hits, kThreads * kReads);
+
+  internal::ReaderGates gates;
+  internal::ReaderGates::Gate gate;
+  for (int t = 0; t < 5; ++t) {
+    std::thread([&] { internal::ReaderGates::Leave(gates.TryEnter(gate, 0)); }).join();
+  }
+  int records = 0;
+  int64_t gets = 0;
+  gates.ForEachReader([&](const internal::ReaderGates::Reader& r) {
+    ++records;
+    gets += r.gets.load();
+  });
+  EXPECT_EQ(records, 1);
+  EXPECT_EQ(gets, 5);
+}
+
+// One thread reading more caches in turn than it keeps records for, and
+// caches destroyed and made again in between (a new one may take a dead
+// one's address): every lookup lands in its own cache's statistics.
+TEST(ReaderGatesTest, AThreadReadingManyCachesInTurnCountsEachInItsOwn) {
+  constexpr int kCaches = 100;  // more than a thread keeps records for
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::unique_ptr<internal::Cache>> caches;
+    for (int c = 0; c < kCaches; ++c) {
+      caches.push_back(std::make_unique<internal::Cache>(1 << 16, 1, Eviction::kS3Fifo));
+      caches.back()->Add(CacheType::kMain, "k", ByteView::Copy(std::to_string(c)));
+    }
+    for (int pass = 0; pass < 2; ++pass) {
+      for (int c = 0; c < kCaches; ++c) {
+        ByteView v;
+        ASSERT_TRUE(caches[c]->Lookup("k", &v));
+        EXPECT_EQ(v.view(), std::to_string(c));
+      }
+    }
+    for (int c = 0; c < kCaches; ++c) {
+      EXPECT_EQ(caches[c]->Stats(CacheType::kMain).gets, 2) << "cache " << c << ", round " << round;
+    }
+  }
+}
+
+// A lookup from a thread-local's destructor, after the thread gave its
+// records back, takes the mutex path: found, counted, no record reused.
+TEST(ReaderGatesTest, ALookupFromAThreadLocalDestructorTakesTheMutexPath) {
+  struct LookupAtExit {
+    internal::Cache* cache = nullptr;
+    std::atomic<int>* found = nullptr;
+    ~LookupAtExit() {
+      if (ByteView v; cache != nullptr && cache->Lookup("k", &v) && v.view() == "v") ++*found;
+    }
+  };
+  internal::Cache cache(1 << 20, 1, Eviction::kS3Fifo);
+  cache.Add(CacheType::kMain, "k", ByteView::Copy("v"));
+  std::atomic<int> found{0};
+  std::thread([&] {
+    // Made before the thread's first lookup, so destroyed after its
+    // records are given back.
+    thread_local LookupAtExit at_exit;
+    at_exit.cache = &cache;
+    at_exit.found = &found;
+    ByteView v;
+    EXPECT_TRUE(cache.Lookup("k", &v));
+  }).join();
+  EXPECT_EQ(found.load(), 1);
+  EXPECT_EQ(cache.Stats(CacheType::kMain).gets, 2);
 }
 
 // A waiter sleeping on the futex is woken by unlock, not left behind.

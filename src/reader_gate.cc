@@ -1,0 +1,131 @@
+#include "reader_gate.h"
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace groupcache::internal {
+
+// The records a thread holds, one per table it has read, each with a
+// reference that keeps its table (and so the table's address) alive while
+// the thread may still compare with it. Given back when the thread exits.
+struct ThreadReaders {
+  struct Held {
+    std::shared_ptr<ReaderGates::Table> table;
+    ReaderGates::Reader* reader;
+  };
+  // A thread that reads more caches than this in turn gives back the
+  // record it used least recently (the table's own count of records is
+  // then bounded by threads x this, not by caches ever read).
+  static constexpr size_t kMaxHeld = 64;
+  std::vector<Held> held;  // most recently used last
+
+  ~ThreadReaders() {
+    ReaderGates::last_table = nullptr;
+    ReaderGates::last_reader = nullptr;
+    exiting = true;
+    for (Held& h : held) Release(h);
+  }
+  static void Release(Held& h) {
+    // The counts stay in the record for whoever takes it next.
+    h.reader->held.store(false, std::memory_order_release);
+  }
+  // Set once this thread's list is destroyed: a read after that (from
+  // another thread-local's destructor) takes the mutex path.
+  static inline thread_local constinit bool exiting = false;
+};
+
+namespace {
+thread_local ThreadReaders thread_readers;
+}  // namespace
+
+ReaderGates::ReaderGates() : table_(std::make_shared<Table>()) {}
+
+ReaderGates::~ReaderGates() { table_->alive.store(false, std::memory_order_relaxed); }
+
+ReaderGates::Table::~Table() {
+  Chunk* c = first.next.load(std::memory_order_relaxed);
+  while (c != nullptr) {
+    Chunk* next = c->next.load(std::memory_order_relaxed);
+    delete c;
+    c = next;
+  }
+}
+
+ReaderGates::Reader* ReaderGates::Table::Claim() {
+  std::lock_guard lock(claim_mu);
+  Chunk* last = &first;
+  for (Chunk* c = &first; c != nullptr; c = c->next.load(std::memory_order_acquire)) {
+    const size_t used = c->used.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < used; ++i) {
+      bool expected = false;
+      if (c->readers[i].held.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+        return &c->readers[i];
+      }
+    }
+    last = c;
+  }
+  if (last->used.load(std::memory_order_relaxed) == kChunk) {
+    auto* grown = new Chunk;
+    // Published complete: writers walk the chain without the claim mutex.
+    last->next.store(grown, std::memory_order_seq_cst);
+    last = grown;
+  }
+  const size_t i = last->used.load(std::memory_order_relaxed);
+  Reader* r = &last->readers[i];
+  r->held.store(true, std::memory_order_relaxed);
+  // seq_cst: a writer that closes a gate after this and then reads `used`
+  // sees this record before the new reader can be inside (see Close).
+  last->used.store(i + 1, std::memory_order_seq_cst);
+  return r;
+}
+
+ReaderGates::Reader* ReaderGates::MineSlow() {
+  if (ThreadReaders::exiting) return nullptr;
+  std::vector<ThreadReaders::Held>& held = thread_readers.held;
+  auto found = std::find_if(held.begin(), held.end(),
+                            [&](const ThreadReaders::Held& h) { return h.table == table_; });
+  if (found == held.end()) {
+    // Give back the records of caches that are gone, then the least
+    // recently used one if the list is still full.
+    std::erase_if(held, [](ThreadReaders::Held& h) {
+      if (h.table->alive.load(std::memory_order_relaxed)) return false;
+      ThreadReaders::Release(h);
+      return true;
+    });
+    if (held.size() >= ThreadReaders::kMaxHeld) {
+      ThreadReaders::Release(held.front());
+      held.erase(held.begin());
+    }
+    held.push_back({table_, table_->Claim()});
+    found = held.end() - 1;
+  } else {
+    std::rotate(found, found + 1, held.end());
+    found = held.end() - 1;
+  }
+  last_table = found->table.get();
+  last_reader = found->reader;
+  return found->reader;
+}
+
+void ReaderGates::Close(Gate& gate, size_t shard) const {
+  gate.closed_.store(true, std::memory_order_seq_cst);
+  const auto id = static_cast<uint32_t>(shard) + 1;
+  // Every reader inside this shard entered before it could see the gate
+  // closed (its exchange, then its load, against this store, then these
+  // loads, all seq_cst): wait for each to leave. A reader holds it for
+  // tens of nanoseconds unless it was preempted there; spin briefly, then
+  // yield the CPU to it.
+  for (const Chunk* c = &table_->first; c != nullptr; c = c->next.load(std::memory_order_seq_cst)) {
+    const size_t used = c->used.load(std::memory_order_seq_cst);
+    for (size_t i = 0; i < used; ++i) {
+      for (int spins = 0; c->readers[i].inside.load(std::memory_order_seq_cst) == id; ++spins) {
+        if (spins > 64) std::this_thread::yield();
+      }
+    }
+  }
+}
+
+}  // namespace groupcache::internal
