@@ -251,9 +251,10 @@ CacheStats Cache::Stats(CacheType which) const {
     // Lookups through the gates: every entry is a main get; a main miss
     // is a hot get.
     gates_->ForEachReader([&](const ReaderGates::Reader& r) {
-      const int64_t misses = r.misses.load(std::memory_order_relaxed);
-      const int64_t hot_hits = r.second_hits.load(std::memory_order_relaxed);
-      const int64_t gets = r.gets.load(std::memory_order_relaxed);
+      // Against the order they are counted in (see ReaderGates::Count).
+      const int64_t hot_hits = r.second_hits.load(std::memory_order_acquire);
+      const int64_t misses = r.misses.load(std::memory_order_acquire);
+      const int64_t gets = r.gets.load(std::memory_order_acquire);
       out.gets += which == CacheType::kMain ? gets : misses;
       out.hits += which == CacheType::kMain ? gets - misses : hot_hits;
     });

@@ -14,6 +14,8 @@ namespace groupcache::internal {
 struct ThreadReaders {
   struct Held {
     std::shared_ptr<ReaderGates::Table> table;
+    // nullptr if the table was full: this thread reads that cache through
+    // the mutex path (until the entry is dropped from this list).
     ReaderGates::Reader* reader;
   };
   // A thread that reads more caches than this in turn gives back the
@@ -30,7 +32,7 @@ struct ThreadReaders {
   }
   static void Release(Held& h) {
     // The counts stay in the record for whoever takes it next.
-    h.reader->held.store(false, std::memory_order_release);
+    if (h.reader != nullptr) h.reader->held.store(false, std::memory_order_release);
   }
   // Set once this thread's list is destroyed: a read after that (from
   // another thread-local's destructor) takes the mutex path.
@@ -41,7 +43,10 @@ namespace {
 thread_local ThreadReaders thread_readers;
 }  // namespace
 
-ReaderGates::ReaderGates() : table_(std::make_shared<Table>()) {}
+ReaderGates::ReaderGates() : table_(std::make_shared<Table>()) {
+  table_->max_readers =
+      std::max<size_t>(kMinMaxReaders, size_t{2} * std::thread::hardware_concurrency());
+}
 
 ReaderGates::~ReaderGates() { table_->alive.store(false, std::memory_order_relaxed); }
 
@@ -67,6 +72,7 @@ ReaderGates::Reader* ReaderGates::Table::Claim() {
     }
     last = c;
   }
+  if (readers == max_readers) return nullptr;
   if (last->used.load(std::memory_order_relaxed) == kChunk) {
     auto* grown = new Chunk;
     // Published complete: writers walk the chain without the claim mutex.
@@ -79,6 +85,7 @@ ReaderGates::Reader* ReaderGates::Table::Claim() {
   // seq_cst: a writer that closes a gate after this and then reads `used`
   // sees this record before the new reader can be inside (see Close).
   last->used.store(i + 1, std::memory_order_seq_cst);
+  ++readers;
   return r;
 }
 
@@ -88,6 +95,11 @@ ReaderGates::Reader* ReaderGates::MineSlow() {
   auto found = std::find_if(held.begin(), held.end(),
                             [&](const ThreadReaders::Held& h) { return h.table == table_; });
   if (found == held.end()) {
+    // Dropping entries below may free the table the fast path compares
+    // with, whose address a new table may take: forget it first (it is
+    // set again below unless something throws).
+    last_table = nullptr;
+    last_reader = nullptr;
     // Give back the records of caches that are gone, then the least
     // recently used one if the list is still full.
     std::erase_if(held, [](ThreadReaders::Held& h) {
@@ -99,6 +111,7 @@ ReaderGates::Reader* ReaderGates::MineSlow() {
       ThreadReaders::Release(held.front());
       held.erase(held.begin());
     }
+    held.reserve(ThreadReaders::kMaxHeld);  // so that push_back cannot throw
     held.push_back({table_, table_->Claim()});
     found = held.end() - 1;
   } else {

@@ -67,11 +67,14 @@ class ReaderGates {
   ReaderGates& operator=(const ReaderGates&) = delete;
 
   // Enters `gate`, the gate of shard `shard`: this thread's record, or
-  // nullptr if a writer holds the gate (or the thread is exiting and has
-  // given its records back). Counts the lookup as a main get.
+  // nullptr if a writer holds the gate, if this thread has no record (it
+  // is exiting and gave its records back, or the table was full), or if it
+  // is inside a gate of these already (a visitor reading its own cache,
+  // which the cache forbids: overwriting its record would let a writer of
+  // the outer shard go ahead). Counts the lookup as a main get.
   Reader* TryEnter(const Gate& gate, size_t shard) {
     Reader* r = Mine();
-    if (r == nullptr) [[unlikely]] {
+    if (r == nullptr || r->inside.load(std::memory_order_relaxed) != 0) [[unlikely]] {
       return nullptr;
     }
     // The exchange is the one locked instruction of a hit: the store must
@@ -85,9 +88,11 @@ class ReaderGates {
     return r;
   }
   static void Leave(Reader* r) { r->inside.store(0, std::memory_order_release); }
-  // A counter of the caller's own record.
+  // A counter of the caller's own record. Released, so that Stats, reading
+  // them in the reverse order (second_hits, misses, gets), never sees more
+  // of a later count than of an earlier one.
   static void Count(std::atomic<int64_t>& c) {
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
 
   // Closes `gate` (of shard `shard`) and waits until no reader is inside
@@ -96,6 +101,9 @@ class ReaderGates {
   void Close(Gate& gate, size_t shard) const;
   static void Open(Gate& gate) { gate.closed_.store(false, std::memory_order_release); }
 
+  // How many threads may hold a record at once.
+  size_t max_readers() const { return table_->max_readers; }
+
   // Calls f(const Reader&) for every record ever held (their counters are
   // the gates' lookup statistics; a record given back keeps its counts).
   template <typename F>
@@ -103,6 +111,11 @@ class ReaderGates {
 
  private:
   static constexpr size_t kChunk = 32;
+  // At most this many records (or two per CPU, if more): a writer looks at
+  // every record ever held, so a burst of thousands of threads would
+  // otherwise tax every later write. A thread that finds the table full
+  // reads through the mutex path.
+  static constexpr size_t kMinMaxReaders = 64;
   struct Chunk {
     std::array<Reader, kChunk> readers;
     std::atomic<size_t> used{0};  // readers[0, used) have been held
@@ -112,10 +125,13 @@ class ReaderGates {
   struct Table {
     Chunk first;
     Mutex claim_mu;  // serialises Claim's scan and growth
+    size_t max_readers = kMinMaxReaders;
+    size_t readers = 0;  // records made, under claim_mu
     // False once its ReaderGates is destroyed: threads then give its
     // records back when they next look for a record.
     std::atomic<bool> alive{true};
     ~Table();
+    // A record no thread holds, or nullptr if all max_readers are held.
     Reader* Claim();
   };
   friend struct ThreadReaders;

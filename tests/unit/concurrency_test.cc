@@ -17,6 +17,7 @@
 
 #include "cache.h"
 #include "groupcache/registry.h"
+#include "key_hash.h"
 #include "mutex.h"
 #include "reader_gate.h"
 #include "single_flight.h"
@@ -176,6 +177,46 @@ TEST(CacheGateTest, AWriterWaitsForTheReaderInsideItsShard) {
   EXPECT_TRUE(cache.Lookup("b", &b));
 }
 
+// A visitor that reads its own cache breaks the cache's contract, but must
+// not open its shard to writers: the inner lookup (of another shard) takes
+// the mutex path and leaves the outer reader's record alone, so a writer of
+// the outer shard still waits for the outer visitor.
+TEST(CacheGateTest, AVisitorReadingItsOwnCacheStillKeepsTheWriterOut) {
+  internal::Cache cache(1 << 20, 4, Eviction::kS3Fifo);
+  auto shard = [](const std::string& k) { return (internal::KeyHash(k) >> 48) & 3; };
+  const std::string outer = "outer";
+  std::string inner = "inner-0";
+  std::string same = "same-0";  // a key written in the outer key's shard
+  for (int i = 1; shard(inner) == shard(outer); ++i) inner = "inner-" + std::to_string(i);
+  for (int i = 1; shard(same) != shard(outer); ++i) same = "same-" + std::to_string(i);
+  cache.Add(CacheType::kMain, outer, ByteView::Copy("o"));
+  cache.Add(CacheType::kMain, inner, ByteView::Copy("i"));
+  std::atomic<bool> inside{false};
+  std::atomic<bool> release{false};
+  std::atomic<bool> written{false};
+  std::atomic<bool> inner_found{false};
+  std::thread reader([&] {
+    cache.Visit(outer, [&](const ByteView&, CacheType) {
+      ByteView v;
+      inner_found = cache.Lookup(inner, &v) && v.view() == "i";
+      inside = true;
+      while (!release.load()) std::this_thread::sleep_for(1ms);
+    });
+  });
+  ASSERT_TRUE(Eventually([&] { return inside.load(); }));
+  EXPECT_TRUE(inner_found.load());
+  std::thread writer([&] {
+    cache.Add(CacheType::kMain, same, ByteView::Copy("s"));
+    written = true;
+  });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(written.load()) << "the inner lookup let a writer into the outer shard";
+  release = true;
+  EXPECT_TRUE(Eventually([&] { return written.load(); }));
+  reader.join();
+  writer.join();
+}
+
 // A closing writer finds a reader whose record is past the first chunk of
 // records (more threads than a chunk hold one at once), and waits for the
 // one inside its shard only.
@@ -193,11 +234,11 @@ TEST(ReaderGatesTest, ACloseSeesEveryThreadsRecordBeyondTheFirstChunk) {
       // Entered one after another, so the last is the last record claimed.
       while (entered.load() != t) std::this_thread::yield();
       internal::ReaderGates::Reader* r = gates.TryEnter(gate[shard], shard);
-      ASSERT_NE(r, nullptr);
+      EXPECT_NE(r, nullptr);
       entered.fetch_add(1);
       std::atomic<bool>& release = shard == 0 ? release_last : release_others;
       while (!release.load()) std::this_thread::sleep_for(1ms);
-      internal::ReaderGates::Leave(r);
+      if (r != nullptr) internal::ReaderGates::Leave(r);
     });
   }
   ASSERT_TRUE(Eventually([&] { return entered.load() == kThreads; }));
@@ -218,6 +259,38 @@ TEST(ReaderGatesTest, ACloseSeesEveryThreadsRecordBeyondTheFirstChunk) {
   EXPECT_EQ(gates.TryEnter(gate[0], 0), nullptr) << "entered a closed gate";
   internal::ReaderGates::Open(gate[0]);
   release_others = true;
+  for (auto& th : threads) th.join();
+}
+
+// More threads than the table takes hold records at once: the rest read
+// through the mutex path (TryEnter says so), and a writer's scan stays
+// bounded by the table's size, not by the threads that ever read.
+TEST(ReaderGatesTest, ThreadsBeyondTheTablesSizeReadThroughTheMutexPath) {
+  internal::ReaderGates gates;
+  internal::ReaderGates::Gate gate;
+  const int threads_count = static_cast<int>(gates.max_readers()) + 6;
+  std::atomic<int> tried{0};
+  std::atomic<int> inside{0};
+  std::atomic<bool> release{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < threads_count; ++t) {
+    threads.emplace_back([&] {
+      internal::ReaderGates::Reader* r = gates.TryEnter(gate, 0);
+      if (r != nullptr) inside.fetch_add(1);
+      tried.fetch_add(1);
+      while (!release.load()) std::this_thread::sleep_for(1ms);
+      if (r != nullptr) internal::ReaderGates::Leave(r);
+      // Still none on a second try: the thread is told once.
+      EXPECT_EQ(gates.TryEnter(gate, 0) == nullptr, r == nullptr);
+      if (r != nullptr) internal::ReaderGates::Leave(r);
+    });
+  }
+  ASSERT_TRUE(Eventually([&] { return tried.load() == threads_count; }));
+  EXPECT_EQ(inside.load(), static_cast<int>(gates.max_readers()));
+  int records = 0;
+  gates.ForEachReader([&](const internal::ReaderGates::Reader&) { ++records; });
+  EXPECT_EQ(records, static_cast<int>(gates.max_readers()));
+  release = true;
   for (auto& th : threads) th.join();
 }
 
