@@ -148,31 +148,43 @@ TEST(CacheGateTest, ReadersRaceWritersSafely) {
   EXPECT_LE(cache.Stats(CacheType::kMain).bytes, 64 * 40);
 }
 
+// Holds a reader inside `key`'s shard (its visitor first runs `in_visitor`,
+// then waits), then expects `write` to wait for it and to complete once it
+// leaves.
+void ExpectWriteWaitsForVisitor(internal::Cache& cache, const std::string& key,
+                                const std::function<void()>& in_visitor,
+                                const std::function<void()>& write, const char* why) {
+  std::atomic<bool> inside{false};
+  std::atomic<bool> release{false};
+  std::atomic<bool> written{false};
+  std::thread reader([&] {
+    cache.Visit(key, [&](const ByteView&, CacheType) {
+      in_visitor();
+      inside = true;
+      while (!release.load()) std::this_thread::sleep_for(1ms);
+    });
+  });
+  EXPECT_TRUE(Eventually([&] { return inside.load(); }));
+  std::thread writer([&] {
+    write();
+    written = true;
+  });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(written.load()) << why;
+  release = true;
+  EXPECT_TRUE(Eventually([&] { return written.load(); }));
+  reader.join();
+  writer.join();
+}
+
 // A writer of a shard waits for the reader inside it (here one held inside
 // by its visitor), and only for it: the write completes once it leaves.
 TEST(CacheGateTest, AWriterWaitsForTheReaderInsideItsShard) {
   internal::Cache cache(1 << 20, 1, Eviction::kS3Fifo);
   cache.Add(CacheType::kMain, "a", ByteView::Copy("value-a"));
-  std::atomic<bool> inside{false};
-  std::atomic<bool> release{false};
-  std::atomic<bool> written{false};
-  std::thread reader([&] {
-    cache.Visit("a", [&](const ByteView&, CacheType) {
-      inside = true;
-      while (!release.load()) std::this_thread::sleep_for(1ms);
-    });
-  });
-  ASSERT_TRUE(Eventually([&] { return inside.load(); }));
-  std::thread writer([&] {
-    cache.Add(CacheType::kMain, "b", ByteView::Copy("value-b"));
-    written = true;
-  });
-  std::this_thread::sleep_for(100ms);
-  EXPECT_FALSE(written.load()) << "the write went ahead with a reader inside";
-  release = true;
-  EXPECT_TRUE(Eventually([&] { return written.load(); }));
-  reader.join();
-  writer.join();
+  ExpectWriteWaitsForVisitor(
+      cache, "a", [] {}, [&] { cache.Add(CacheType::kMain, "b", ByteView::Copy("value-b")); },
+      "the write went ahead with a reader inside");
   ByteView b;
   EXPECT_TRUE(cache.Lookup("b", &b));
 }
@@ -191,30 +203,16 @@ TEST(CacheGateTest, AVisitorReadingItsOwnCacheStillKeepsTheWriterOut) {
   for (int i = 1; shard(same) != shard(outer); ++i) same = "same-" + std::to_string(i);
   cache.Add(CacheType::kMain, outer, ByteView::Copy("o"));
   cache.Add(CacheType::kMain, inner, ByteView::Copy("i"));
-  std::atomic<bool> inside{false};
-  std::atomic<bool> release{false};
-  std::atomic<bool> written{false};
-  std::atomic<bool> inner_found{false};
-  std::thread reader([&] {
-    cache.Visit(outer, [&](const ByteView&, CacheType) {
-      ByteView v;
-      inner_found = cache.Lookup(inner, &v) && v.view() == "i";
-      inside = true;
-      while (!release.load()) std::this_thread::sleep_for(1ms);
-    });
-  });
-  ASSERT_TRUE(Eventually([&] { return inside.load(); }));
-  EXPECT_TRUE(inner_found.load());
-  std::thread writer([&] {
-    cache.Add(CacheType::kMain, same, ByteView::Copy("s"));
-    written = true;
-  });
-  std::this_thread::sleep_for(100ms);
-  EXPECT_FALSE(written.load()) << "the inner lookup let a writer into the outer shard";
-  release = true;
-  EXPECT_TRUE(Eventually([&] { return written.load(); }));
-  reader.join();
-  writer.join();
+  bool inner_found = false;
+  ExpectWriteWaitsForVisitor(
+      cache, outer,
+      [&] {
+        ByteView v;
+        inner_found = cache.Lookup(inner, &v) && v.view() == "i";
+      },
+      [&] { cache.Add(CacheType::kMain, same, ByteView::Copy("s")); },
+      "the inner lookup let a writer into the outer shard");
+  EXPECT_TRUE(inner_found);
 }
 
 // A closing writer finds a reader whose record is past the first chunk of
