@@ -15,8 +15,9 @@ struct ThreadReaders {
   struct Held {
     std::shared_ptr<ReaderGates::Table> table;
     // nullptr if the table was full: this thread reads that cache through
-    // the mutex path (until the entry is dropped from this list).
+    // the mutex path, and tries again once a record has been given back.
     ReaderGates::Reader* reader;
+    uint64_t releases_seen = 0;  // the table's releases when it was full
   };
   // A thread that reads more caches than this in turn gives back the
   // record it used least recently (the table's own count of records is
@@ -31,8 +32,10 @@ struct ThreadReaders {
     for (Held& h : held) Release(h);
   }
   static void Release(Held& h) {
+    if (h.reader == nullptr) return;
     // The counts stay in the record for whoever takes it next.
-    if (h.reader != nullptr) h.reader->held.store(false, std::memory_order_release);
+    h.reader->held.store(false, std::memory_order_release);
+    h.table->releases.fetch_add(1, std::memory_order_release);
   }
   // Set once this thread's list is destroyed: a read after that (from
   // another thread-local's destructor) takes the mutex path.
@@ -112,13 +115,25 @@ ReaderGates::Reader* ReaderGates::MineSlow() {
       held.erase(held.begin());
     }
     held.reserve(ThreadReaders::kMaxHeld);  // so that push_back cannot throw
-    held.push_back({table_, table_->Claim()});
+    const uint64_t releases = table_->releases.load(std::memory_order_acquire);
+    held.push_back({table_, table_->Claim(), releases});
     found = held.end() - 1;
   } else {
     std::rotate(found, found + 1, held.end());
     found = held.end() - 1;
+    if (found->reader == nullptr) {
+      // The table was full; a record given back since may be ours now.
+      const uint64_t releases = table_->releases.load(std::memory_order_acquire);
+      if (releases != found->releases_seen) {
+        found->releases_seen = releases;
+        found->reader = table_->Claim();
+      }
+    }
   }
-  last_table = found->table.get();
+  // Without a record the thread comes back here on its next read (the
+  // fast path would answer nullptr for good), a list search beside the
+  // mutex it reads through.
+  last_table = found->reader != nullptr ? found->table.get() : nullptr;
   last_reader = found->reader;
   return found->reader;
 }

@@ -71,7 +71,9 @@ class ReaderGates {
   // is exiting and gave its records back, or the table was full), or if it
   // is inside a gate of these already (a visitor reading its own cache,
   // which the cache forbids: overwriting its record would let a writer of
-  // the outer shard go ahead). Counts the lookup as a main get.
+  // the outer shard go ahead and free what the outer visitor reads; the
+  // mutex path instead can at worst deadlock, on a read of the same shard,
+  // as the per-CPU gate before this did). Counts the lookup as a main get.
   Reader* TryEnter(const Gate& gate, size_t shard) {
     Reader* r = Mine();
     if (r == nullptr || r->inside.load(std::memory_order_relaxed) != 0) [[unlikely]] {
@@ -127,6 +129,9 @@ class ReaderGates {
     Mutex claim_mu;  // serialises Claim's scan and growth
     size_t max_readers = kMinMaxReaders;
     size_t readers = 0;  // records made, under claim_mu
+    // Records given back so far: a thread that found the table full tries
+    // again once this has moved.
+    std::atomic<uint64_t> releases{0};
     // False once its ReaderGates is destroyed: threads then give its
     // records back when they next look for a record.
     std::atomic<bool> alive{true};

@@ -262,34 +262,54 @@ TEST(ReaderGatesTest, ACloseSeesEveryThreadsRecordBeyondTheFirstChunk) {
 
 // More threads than the table takes hold records at once: the rest read
 // through the mutex path (TryEnter says so), and a writer's scan stays
-// bounded by the table's size, not by the threads that ever read.
-TEST(ReaderGatesTest, ThreadsBeyondTheTablesSizeReadThroughTheMutexPath) {
+// bounded by the table's size, not by the threads that ever read. Once
+// holders exit, the others get the records they gave back.
+TEST(ReaderGatesTest, ThreadsBeyondTheTablesSizeReadThroughTheMutexPathUntilOneIsFree) {
   internal::ReaderGates gates;
   internal::ReaderGates::Gate gate;
   const int threads_count = static_cast<int>(gates.max_readers()) + 6;
   std::atomic<int> tried{0};
-  std::atomic<int> inside{0};
-  std::atomic<bool> release{false};
+  std::atomic<int> holders{0};
+  std::atomic<bool> holders_leave{false};
+  std::atomic<int> holders_left{0};
+  std::atomic<int> late_entries{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < threads_count; ++t) {
     threads.emplace_back([&] {
       internal::ReaderGates::Reader* r = gates.TryEnter(gate, 0);
-      if (r != nullptr) inside.fetch_add(1);
+      if (r != nullptr) holders.fetch_add(1);
       tried.fetch_add(1);
-      while (!release.load()) std::this_thread::sleep_for(1ms);
-      if (r != nullptr) internal::ReaderGates::Leave(r);
-      // Still none on a second try: the thread is told once.
-      EXPECT_EQ(gates.TryEnter(gate, 0) == nullptr, r == nullptr);
-      if (r != nullptr) internal::ReaderGates::Leave(r);
+      if (r != nullptr) {
+        internal::ReaderGates::Leave(r);
+        while (!holders_leave.load()) std::this_thread::sleep_for(1ms);
+        holders_left.fetch_add(1);
+        return;  // gives the record back
+      }
+      // Still none while the table is full.
+      EXPECT_EQ(gates.TryEnter(gate, 0), nullptr);
+      while (holders_left.load() != static_cast<int>(gates.max_readers())) {
+        std::this_thread::sleep_for(1ms);
+      }
+      // The holders give their records back as their threads end.
+      const auto deadline = std::chrono::steady_clock::now() + 5s;
+      while (std::chrono::steady_clock::now() < deadline) {
+        if (internal::ReaderGates::Reader* again = gates.TryEnter(gate, 0)) {
+          late_entries.fetch_add(1);
+          internal::ReaderGates::Leave(again);
+          break;
+        }
+        std::this_thread::sleep_for(1ms);
+      }
     });
   }
   ASSERT_TRUE(Eventually([&] { return tried.load() == threads_count; }));
-  EXPECT_EQ(inside.load(), static_cast<int>(gates.max_readers()));
+  EXPECT_EQ(holders.load(), static_cast<int>(gates.max_readers()));
+  holders_leave = true;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(late_entries.load(), 6) << "a thread refused once was refused for good";
   int records = 0;
   gates.ForEachReader([&](const internal::ReaderGates::Reader&) { ++records; });
   EXPECT_EQ(records, static_cast<int>(gates.max_readers()));
-  release = true;
-  for (auto& th : threads) th.join();
 }
 
 // A thread's record is given back when it exits and taken, with its
