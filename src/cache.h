@@ -20,8 +20,8 @@
 // Hits: under LRU a hit reorders its list, so it takes the shard's mutex.
 // Under S3-FIFO a hit only raises a counter, so hits enter through the
 // shard's gate (a record of the reading thread's own, no shared write; see
-// reader_gate.h) and only writers
-// (add, remove, evict) take the mutex and close the gate. Visit hands the
+// reader_gate.h) and only writers (add, remove, evict) take the mutex and
+// close the gate. Visit hands the
 // value to a callback inside the gate, so a hit need not even copy the
 // ByteView (whose reference count would be a shared write).
 //

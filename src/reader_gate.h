@@ -23,11 +23,14 @@
 // records it holds, each holding its gates' record table alive, so that a
 // table's address is never reused while a thread still compares with it.
 // A thread's records are given back when it exits, their counts kept for
-// the next thread that takes them.
+// the next thread that takes them. A table holds at most max(64, 2 per
+// CPU) records, since every write looks at all of them; a thread that
+// finds it full reads through the mutex path until one is given back.
 //
 // A reader must not mutate the protected data, nor close a gate it is
-// inside of (it would wait for itself), nor enter a second gate of the same
-// ReaderGates before leaving the first.
+// inside of (it would wait for itself). TryEnter refuses a second gate of
+// the same ReaderGates while the thread is inside one (the caller then
+// takes the mutex path).
 
 #ifndef GROUPCACHE_SRC_READER_GATE_H_
 #define GROUPCACHE_SRC_READER_GATE_H_
