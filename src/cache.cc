@@ -38,15 +38,16 @@ Cache::Cache(int64_t cache_bytes, int shards, Eviction eviction)
       shard_count_(shards > 0 ? ExplicitShards(cache_bytes, shards) : AutoShards(cache_bytes)),
       shards_(std::make_unique<Shard[]>(shard_count_)) {
   shard_budget_ = budget_ / static_cast<int64_t>(shard_count_);
+  if (eviction != Eviction::kLru) gates_ = std::make_unique<ReaderGates>();
   for (size_t i = 0; i < shard_count_; ++i) {
     Shard& s = shards_[i];
+    s.gate.set_shard(i);
     if (eviction == Eviction::kLru) {
       s.main = std::make_unique<Lru>();
       s.hot = std::make_unique<Lru>();
     } else {
       auto main = std::make_unique<S3Fifo>();
       auto hot = std::make_unique<S3Fifo>();
-      if (gates_ == nullptr) gates_ = std::make_unique<ReaderGates>();
       s.main_reader = main.get();
       s.hot_reader = hot.get();
       s.main = std::move(main);

@@ -21,9 +21,9 @@
 // Under S3-FIFO a hit only raises a counter, so hits enter through the
 // shard's gate (a record of the reading thread's own, no shared write; see
 // reader_gate.h) and only writers (add, remove, evict) take the mutex and
-// close the gate. Visit hands the
-// value to a callback inside the gate, so a hit need not even copy the
-// ByteView (whose reference count would be a shared write).
+// close the gate. Visit hands the value to a callback inside the gate, so a
+// hit need not even copy the ByteView (whose reference count would be a
+// shared write).
 //
 // A shard's share is a target, not a wall: a value larger than its shard's
 // share (but not than the whole budget) is still cached, as Go caches any
@@ -166,9 +166,8 @@ class Cache {
     // independent.
     return shards_[(key.hash >> 48) & (shard_count_ - 1)];
   }
-  size_t IndexOf(const Shard& s) const { return static_cast<size_t>(&s - shards_.get()); }
   // The gate a writer closes (nothing under a policy without one).
-  ClosedGate CloseGate(Shard& s) const { return {gates_.get(), s.gate, IndexOf(s)}; }
+  ClosedGate CloseGate(Shard& s) const { return {gates_.get(), s.gate}; }
   // The gate path of Visit after a miss in main: counts the miss in the
   // slot and looks in hot. Out of line so that the main lookup, the one a
   // warm hit makes, is inlined into Visit. REQUIRES: inside s.gate.
@@ -216,7 +215,7 @@ bool Cache::Visit(std::string_view k, F&& visit) {
   const HashedKey key = HashedKey::Of(k);
   Shard& s = ShardFor(key);
   if (s.main_reader != nullptr) [[likely]] {
-    if (ReaderGates::Reader* reader = gates_->TryEnter(s.gate, IndexOf(s))) [[likely]] {
+    if (ReaderGates::Reader* reader = gates_->TryEnter(s.gate)) [[likely]] {
       // Entering counted this lookup as a main get.
       CacheType which = CacheType::kMain;
       const ByteView* v = s.main_reader->Peek(key);

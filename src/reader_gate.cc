@@ -46,50 +46,30 @@ namespace {
 thread_local ThreadReaders thread_readers;
 }  // namespace
 
-ReaderGates::ReaderGates() : table_(std::make_shared<Table>()) {
-  table_->max_readers =
-      std::max<size_t>(kMinMaxReaders, size_t{2} * std::thread::hardware_concurrency());
-}
+ReaderGates::ReaderGates()
+    : table_(std::make_shared<Table>(
+          std::max<size_t>(kMinMaxReaders, size_t{2} * std::thread::hardware_concurrency()))) {}
 
 ReaderGates::~ReaderGates() { table_->alive.store(false, std::memory_order_relaxed); }
 
-ReaderGates::Table::~Table() {
-  Chunk* c = first.next.load(std::memory_order_relaxed);
-  while (c != nullptr) {
-    Chunk* next = c->next.load(std::memory_order_relaxed);
-    delete c;
-    c = next;
-  }
-}
+ReaderGates::Table::Table(size_t max)
+    : max_readers(max), readers(std::make_unique<Reader[]>(max)) {}
 
 ReaderGates::Reader* ReaderGates::Table::Claim() {
   std::lock_guard lock(claim_mu);
-  Chunk* last = &first;
-  for (Chunk* c = &first; c != nullptr; c = c->next.load(std::memory_order_acquire)) {
-    const size_t used = c->used.load(std::memory_order_relaxed);
-    for (size_t i = 0; i < used; ++i) {
-      bool expected = false;
-      if (c->readers[i].held.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
-        return &c->readers[i];
-      }
+  const size_t n = used.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < n; ++i) {
+    bool expected = false;
+    if (readers[i].held.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+      return &readers[i];
     }
-    last = c;
   }
-  if (readers == max_readers) return nullptr;
-  if (last->used.load(std::memory_order_relaxed) == kChunk) {
-    auto* grown = new Chunk;
-    // Published complete: writers walk the chain without the claim mutex.
-    last->next.store(grown, std::memory_order_seq_cst);
-    last = grown;
-  }
-  const size_t i = last->used.load(std::memory_order_relaxed);
-  Reader* r = &last->readers[i];
-  r->held.store(true, std::memory_order_relaxed);
+  if (n == max_readers) return nullptr;
+  readers[n].held.store(true, std::memory_order_relaxed);
   // seq_cst: a writer that closes a gate after this and then reads `used`
   // sees this record before the new reader can be inside (see Close).
-  last->used.store(i + 1, std::memory_order_seq_cst);
-  ++readers;
-  return r;
+  used.store(n + 1, std::memory_order_seq_cst);
+  return &readers[n];
 }
 
 ReaderGates::Reader* ReaderGates::MineSlow() {
@@ -138,20 +118,18 @@ ReaderGates::Reader* ReaderGates::MineSlow() {
   return found->reader;
 }
 
-void ReaderGates::Close(Gate& gate, size_t shard) const {
+void ReaderGates::Close(Gate& gate) const {
   gate.closed_.store(true, std::memory_order_seq_cst);
-  const auto id = static_cast<uint32_t>(shard) + 1;
   // Every reader inside this shard entered before it could see the gate
   // closed (its exchange, then its load, against this store, then these
   // loads, all seq_cst): wait for each to leave. A reader holds it for
   // tens of nanoseconds unless it was preempted there; spin briefly, then
   // yield the CPU to it.
-  for (const Chunk* c = &table_->first; c != nullptr; c = c->next.load(std::memory_order_seq_cst)) {
-    const size_t used = c->used.load(std::memory_order_seq_cst);
-    for (size_t i = 0; i < used; ++i) {
-      for (int spins = 0; c->readers[i].inside.load(std::memory_order_seq_cst) == id; ++spins) {
-        if (spins > 64) std::this_thread::yield();
-      }
+  const size_t used = table_->used.load(std::memory_order_seq_cst);
+  for (size_t i = 0; i < used; ++i) {
+    for (int spins = 0; table_->readers[i].inside.load(std::memory_order_seq_cst) == gate.id_;
+         ++spins) {
+      if (spins > 64) std::this_thread::yield();
     }
   }
 }

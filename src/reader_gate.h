@@ -35,7 +35,6 @@
 #ifndef GROUPCACHE_SRC_READER_GATE_H_
 #define GROUPCACHE_SRC_READER_GATE_H_
 
-#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -58,10 +57,16 @@ class ReaderGates {
     std::atomic<int64_t> misses{0};
     std::atomic<int64_t> second_hits{0};
   };
-  // A shard's gate.
+  // A shard's gate. Numbered by its owner (1 + the shard's index) before
+  // first use: the number a reader inside writes into its record.
   class Gate {
+   public:
+    void set_shard(size_t shard) { id_ = static_cast<uint32_t>(shard) + 1; }
+
+   private:
     friend class ReaderGates;
     std::atomic<bool> closed_{false};
+    uint32_t id_ = 1;
   };
 
   ReaderGates();
@@ -69,7 +74,7 @@ class ReaderGates {
   ReaderGates(const ReaderGates&) = delete;
   ReaderGates& operator=(const ReaderGates&) = delete;
 
-  // Enters `gate`, the gate of shard `shard`: this thread's record, or
+  // Enters `gate`: this thread's record, or
   // nullptr if a writer holds the gate, if this thread has no record (it
   // is exiting and gave its records back, or the table was full), or if it
   // is inside a gate of these already (a visitor reading its own cache,
@@ -77,14 +82,14 @@ class ReaderGates {
   // the outer shard go ahead and free what the outer visitor reads; the
   // mutex path instead can at worst deadlock, on a read of the same shard,
   // as the per-CPU gate before this did). Counts the lookup as a main get.
-  Reader* TryEnter(const Gate& gate, size_t shard) {
+  Reader* TryEnter(const Gate& gate) {
     Reader* r = Mine();
     if (r == nullptr || r->inside.load(std::memory_order_relaxed) != 0) [[unlikely]] {
       return nullptr;
     }
     // The exchange is the one locked instruction of a hit: the store must
     // be visible before the gate is read (see Close).
-    r->inside.exchange(static_cast<uint32_t>(shard) + 1, std::memory_order_seq_cst);
+    r->inside.exchange(gate.id_, std::memory_order_seq_cst);
     if (gate.closed_.load(std::memory_order_seq_cst)) [[unlikely]] {
       r->inside.store(0, std::memory_order_release);
       return nullptr;
@@ -100,10 +105,10 @@ class ReaderGates {
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
 
-  // Closes `gate` (of shard `shard`) and waits until no reader is inside
-  // it. REQUIRES: the caller holds the mutex that serialises the shard's
-  // writers, and is not inside the gate.
-  void Close(Gate& gate, size_t shard) const;
+  // Closes `gate` and waits until no reader is inside it. REQUIRES: the
+  // caller holds the mutex that serialises the shard's writers, and is not
+  // inside the gate.
+  void Close(Gate& gate) const;
   static void Open(Gate& gate) { gate.closed_.store(false, std::memory_order_release); }
 
   // How many threads may hold a record at once.
@@ -115,30 +120,24 @@ class ReaderGates {
   void ForEachReader(F&& f) const;
 
  private:
-  static constexpr size_t kChunk = 32;
   // At most this many records (or two per CPU, if more): a writer looks at
   // every record ever held, so a burst of thousands of threads would
   // otherwise tax every later write. A thread that finds the table full
   // reads through the mutex path.
   static constexpr size_t kMinMaxReaders = 64;
-  struct Chunk {
-    std::array<Reader, kChunk> readers;
-    std::atomic<size_t> used{0};  // readers[0, used) have been held
-    std::atomic<Chunk*> next{nullptr};
-  };
   // The record table, shared with the threads holding one of its records.
   struct Table {
-    Chunk first;
-    Mutex claim_mu;  // serialises Claim's scan and growth
-    size_t max_readers = kMinMaxReaders;
-    size_t readers = 0;  // records made, under claim_mu
+    explicit Table(size_t max);
+    const size_t max_readers;
+    const std::unique_ptr<Reader[]> readers;  // max_readers of them
+    std::atomic<size_t> used{0};              // readers[0, used) have been held
+    Mutex claim_mu;                           // serialises Claim
     // Records given back so far: a thread that found the table full tries
     // again once this has moved.
     std::atomic<uint64_t> releases{0};
     // False once its ReaderGates is destroyed: threads then give its
     // records back when they next look for a record.
     std::atomic<bool> alive{true};
-    ~Table();
     // A record no thread holds, or nullptr if all max_readers are held.
     Reader* Claim();
   };
@@ -165,19 +164,16 @@ class ReaderGates {
 
 template <typename F>
 void ReaderGates::ForEachReader(F&& f) const {
-  for (const Chunk* c = &table_->first; c != nullptr; c = c->next.load(std::memory_order_acquire)) {
-    const size_t used = c->used.load(std::memory_order_acquire);
-    for (size_t i = 0; i < used; ++i) f(c->readers[i]);
-  }
+  const size_t used = table_->used.load(std::memory_order_acquire);
+  for (size_t i = 0; i < used; ++i) f(table_->readers[i]);
 }
 
 // Closes a gate for a scope (the writer's side); nothing when `gates` is
 // null (a policy without concurrent readers).
 class ClosedGate {
  public:
-  ClosedGate(const ReaderGates* gates, ReaderGates::Gate& gate, size_t shard)
-      : gates_(gates), gate_(gate) {
-    if (gates_ != nullptr) gates_->Close(gate_, shard);
+  ClosedGate(const ReaderGates* gates, ReaderGates::Gate& gate) : gates_(gates), gate_(gate) {
+    if (gates_ != nullptr) gates_->Close(gate_);
   }
   ~ClosedGate() {
     if (gates_ != nullptr) ReaderGates::Open(gate_);

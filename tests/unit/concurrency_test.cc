@@ -215,13 +215,15 @@ TEST(CacheGateTest, AVisitorReadingItsOwnCacheStillKeepsTheWriterOut) {
   EXPECT_TRUE(inner_found);
 }
 
-// A closing writer finds a reader whose record is past the first chunk of
-// records (more threads than a chunk hold one at once), and waits for the
+// A closing writer finds the reader of the 40th thread to hold a record at
+// once (records are made as threads come), and waits for the
 // one inside its shard only.
-TEST(ReaderGatesTest, ACloseSeesEveryThreadsRecordBeyondTheFirstChunk) {
+TEST(ReaderGatesTest, ACloseSeesTheRecordOfTheFortiethThread) {
   internal::ReaderGates gates;
   std::array<internal::ReaderGates::Gate, 2> gate;
-  constexpr int kThreads = 40;  // past a chunk of 32
+  gate[0].set_shard(0);
+  gate[1].set_shard(1);
+  constexpr int kThreads = 40;
   std::atomic<int> entered{0};
   std::atomic<bool> release_others{false};
   std::atomic<bool> release_last{false};
@@ -231,7 +233,7 @@ TEST(ReaderGatesTest, ACloseSeesEveryThreadsRecordBeyondTheFirstChunk) {
       const size_t shard = t == kThreads - 1 ? 0 : 1;
       // Entered one after another, so the last is the last record claimed.
       while (entered.load() != t) std::this_thread::yield();
-      internal::ReaderGates::Reader* r = gates.TryEnter(gate[shard], shard);
+      internal::ReaderGates::Reader* r = gates.TryEnter(gate[shard]);
       EXPECT_NE(r, nullptr);
       entered.fetch_add(1);
       std::atomic<bool>& release = shard == 0 ? release_last : release_others;
@@ -245,7 +247,7 @@ TEST(ReaderGatesTest, ACloseSeesEveryThreadsRecordBeyondTheFirstChunk) {
   EXPECT_EQ(records, kThreads);
   std::atomic<bool> closed{false};
   std::thread closer([&] {
-    gates.Close(gate[0], 0);
+    gates.Close(gate[0]);
     closed = true;
   });
   std::this_thread::sleep_for(100ms);
@@ -254,7 +256,7 @@ TEST(ReaderGatesTest, ACloseSeesEveryThreadsRecordBeyondTheFirstChunk) {
   EXPECT_TRUE(Eventually([&] { return closed.load(); }));
   closer.join();
   // Shard 1's gate was never closed: its 39 readers are still inside.
-  EXPECT_EQ(gates.TryEnter(gate[0], 0), nullptr) << "entered a closed gate";
+  EXPECT_EQ(gates.TryEnter(gate[0]), nullptr) << "entered a closed gate";
   internal::ReaderGates::Open(gate[0]);
   release_others = true;
   for (auto& th : threads) th.join();
@@ -276,7 +278,7 @@ TEST(ReaderGatesTest, ThreadsBeyondTheTablesSizeReadThroughTheMutexPathUntilOneI
   std::vector<std::thread> threads;
   for (int t = 0; t < threads_count; ++t) {
     threads.emplace_back([&] {
-      internal::ReaderGates::Reader* r = gates.TryEnter(gate, 0);
+      internal::ReaderGates::Reader* r = gates.TryEnter(gate);
       if (r != nullptr) holders.fetch_add(1);
       tried.fetch_add(1);
       if (r != nullptr) {
@@ -286,14 +288,14 @@ TEST(ReaderGatesTest, ThreadsBeyondTheTablesSizeReadThroughTheMutexPathUntilOneI
         return;  // gives the record back
       }
       // Still none while the table is full.
-      EXPECT_EQ(gates.TryEnter(gate, 0), nullptr);
+      EXPECT_EQ(gates.TryEnter(gate), nullptr);
       while (holders_left.load() != static_cast<int>(gates.max_readers())) {
         std::this_thread::sleep_for(1ms);
       }
       // The holders give their records back as their threads end.
       const auto deadline = std::chrono::steady_clock::now() + 5s;
       while (std::chrono::steady_clock::now() < deadline) {
-        if (internal::ReaderGates::Reader* again = gates.TryEnter(gate, 0)) {
+        if (internal::ReaderGates::Reader* again = gates.TryEnter(gate)) {
           late_entries.fetch_add(1);
           internal::ReaderGates::Leave(again);
           break;
@@ -334,7 +336,7 @@ TEST(ReaderGatesTest, AnExitedThreadsRecordIsReusedWithItsCounts) {
   internal::ReaderGates gates;
   internal::ReaderGates::Gate gate;
   for (int t = 0; t < 5; ++t) {
-    std::thread([&] { internal::ReaderGates::Leave(gates.TryEnter(gate, 0)); }).join();
+    std::thread([&] { internal::ReaderGates::Leave(gates.TryEnter(gate)); }).join();
   }
   int records = 0;
   int64_t gets = 0;
